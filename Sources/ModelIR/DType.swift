@@ -1,0 +1,93 @@
+/// An element type, numbered exactly as ONNX's `TensorProto.DataType` so that import and
+/// export are a cast. Types newer than the installed onnx.proto (float8, 4-bit) are kept
+/// by number: the IR carries them through even where no kernel computes them.
+public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
+    case undefined = 0
+    case float32 = 1
+    case uint8 = 2
+    case int8 = 3
+    case uint16 = 4
+    case int16 = 5
+    case int32 = 6
+    case int64 = 7
+    case string = 8
+    case bool = 9
+    case float16 = 10
+    case float64 = 11
+    case uint32 = 12
+    case uint64 = 13
+    case complex64 = 14
+    case complex128 = 15
+    case bfloat16 = 16
+    case float8e4m3fn = 17
+    case float8e4m3fnuz = 18
+    case float8e5m2 = 19
+    case float8e5m2fnuz = 20
+    case uint4 = 21
+    case int4 = 22
+    case float4e2m1 = 23
+
+    /// Bits one element occupies in ONNX's little-endian `raw_data` layout; nil for `string`
+    /// (variable length) and `undefined`.
+    public var bitWidth: Int? {
+        switch self {
+        case .undefined, .string: return nil
+        case .uint4, .int4, .float4e2m1: return 4
+        case .uint8, .int8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz: return 8
+        case .uint16, .int16, .float16, .bfloat16: return 16
+        case .int32, .uint32, .float32: return 32
+        case .int64, .uint64, .float64, .complex64: return 64
+        case .complex128: return 128
+        }
+    }
+
+    /// Bytes that `count` elements occupy in `raw_data` (4-bit types pack two per byte,
+    /// rounded up); nil for `string`/`undefined` or when the product overflows.
+    public func byteCount(elements count: Int) -> Int? {
+        guard let bits = bitWidth, count >= 0 else { return nil }
+        let (product, overflow) = count.multipliedReportingOverflow(by: bits)
+        guard !overflow else { return nil }
+        return (product + 7) / 8
+    }
+
+    /// Whether the element is a floating-point number (the float8 variants included).
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .float32, .float16, .float64, .bfloat16, .float8e4m3fn, .float8e4m3fnuz,
+             .float8e5m2, .float8e5m2fnuz, .float4e2m1:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The name used in printed IR and reports: `float32`, `int64`, `bool`...
+    public var description: String {
+        switch self {
+        case .undefined: return "undefined"
+        case .float32: return "float32"
+        case .uint8: return "uint8"
+        case .int8: return "int8"
+        case .uint16: return "uint16"
+        case .int16: return "int16"
+        case .int32: return "int32"
+        case .int64: return "int64"
+        case .string: return "string"
+        case .bool: return "bool"
+        case .float16: return "float16"
+        case .float64: return "float64"
+        case .uint32: return "uint32"
+        case .uint64: return "uint64"
+        case .complex64: return "complex64"
+        case .complex128: return "complex128"
+        case .bfloat16: return "bfloat16"
+        case .float8e4m3fn: return "float8e4m3fn"
+        case .float8e4m3fnuz: return "float8e4m3fnuz"
+        case .float8e5m2: return "float8e5m2"
+        case .float8e5m2fnuz: return "float8e5m2fnuz"
+        case .uint4: return "uint4"
+        case .int4: return "int4"
+        case .float4e2m1: return "float4e2m1"
+        }
+    }
+}

@@ -1,0 +1,213 @@
+/// The rewriter: the only API that changes a graph's structure. Each method keeps
+/// producers, use-lists, the name index and the node order consistent, so passes never
+/// edit use-lists by hand.
+extension Graph {
+    // MARK: Values
+
+    /// Adds a value with no producer yet. `name` must not be in use in this graph
+    /// (see `uniqueName(_:)`).
+    @discardableResult
+    public mutating func addValue(named name: String, type: ValueType? = nil) -> ValueID {
+        precondition(valueIDsByName[name] == nil, "value name '\(name)' already in use")
+        let id = ValueID(values.count)
+        values.append(Value(name: name, type: type, producer: nil, uses: [], initializer: nil,
+                            isGraphInput: false, hasValueInfo: false, docString: ""))
+        if !name.isEmpty { valueIDsByName[name] = id }
+        return id
+    }
+
+    /// A name not yet used in this graph: `base`, or `base_1`, `base_2`...
+    public func uniqueName(_ base: String) -> String {
+        if valueIDsByName[base] == nil { return base }
+        var i = 1
+        while valueIDsByName["\(base)_\(i)"] != nil { i += 1 }
+        return "\(base)_\(i)"
+    }
+
+    /// Sets a value's type annotation.
+    public mutating func setType(_ type: ValueType?, of id: ValueID) {
+        values[Int(id.index)].type = type
+    }
+
+    /// Records that the source declared `id` in `value_info`, with its doc string.
+    public mutating func markValueInfo(_ id: ValueID, docString: String = "") {
+        values[Int(id.index)].hasValueInfo = true
+        values[Int(id.index)].docString = docString
+    }
+
+    /// Appends `id` to the graph inputs.
+    public mutating func appendInput(_ id: ValueID) {
+        values[Int(id.index)].isGraphInput = true
+        inputs.append(id)
+    }
+
+    /// Makes `id` an initializer holding `tensor` (appended to the initializer order).
+    public mutating func setInitializer(_ tensor: Tensor, of id: ValueID) {
+        if values[Int(id.index)].initializer == nil { initializers.append(id) }
+        values[Int(id.index)].initializer = tensor
+        if values[Int(id.index)].type == nil {
+            values[Int(id.index)].type = .tensor(tensor.dtype, Shape(tensor.dims))
+        }
+    }
+
+    /// Removes the initializer of `id` (the value stays, with no contents).
+    public mutating func removeInitializer(of id: ValueID) {
+        values[Int(id.index)].initializer = nil
+        initializers.removeAll { $0 == id }
+    }
+
+    /// Replaces the graph outputs.
+    public mutating func setOutputs(_ ids: [ValueID]) { outputs = ids }
+
+    /// Replaces the graph inputs.
+    public mutating func setInputs(_ ids: [ValueID]) {
+        for id in inputs { values[Int(id.index)].isGraphInput = false }
+        inputs = ids
+        for id in ids { values[Int(id.index)].isGraphInput = true }
+    }
+
+    // MARK: Nodes
+
+    /// Appends a node at the end of the order. Every output must be a value with no
+    /// producer yet (made with `addValue`).
+    @discardableResult
+    public mutating func appendNode(_ opType: String, domain: String = "", name: String,
+                                    inputs: [ValueID?], outputs: [ValueID?],
+                                    attributes: [Attribute] = [], provenance: [String]? = nil,
+                                    docString: String = "") -> NodeID {
+        let id = addNodeSlot(opType, domain: domain, name: name, inputs: inputs, outputs: outputs,
+                             attributes: attributes, provenance: provenance, docString: docString)
+        order.append(id)
+        return id
+    }
+
+    /// Inserts a node just before `anchor` in the order (see `appendNode` for the rules).
+    @discardableResult
+    public mutating func insertNode(_ opType: String, domain: String = "", name: String,
+                                    inputs: [ValueID?], outputs: [ValueID?],
+                                    attributes: [Attribute] = [], provenance: [String]? = nil,
+                                    before anchor: NodeID) -> NodeID {
+        let id = addNodeSlot(opType, domain: domain, name: name, inputs: inputs, outputs: outputs,
+                             attributes: attributes, provenance: provenance, docString: "")
+        let at = order.firstIndex(of: anchor) ?? order.count
+        order.insert(id, at: at)
+        return id
+    }
+
+    private mutating func addNodeSlot(_ opType: String, domain: String, name: String,
+                                      inputs: [ValueID?], outputs: [ValueID?],
+                                      attributes: [Attribute], provenance: [String]?,
+                                      docString: String) -> NodeID {
+        let id = NodeID(nodes.count)
+        for case let out? in outputs {
+            precondition(values[Int(out.index)].producer == nil,
+                         "value '\(values[Int(out.index)].name)' already has a producer")
+            values[Int(out.index)].producer = id
+        }
+        for (i, input) in inputs.enumerated() {
+            if let input { values[Int(input.index)].uses.append(Use(node: id, input: i)) }
+        }
+        nodes.append(Node(opType: opType, domain: domain, name: name, attributes: attributes,
+                          inputs: inputs, outputs: outputs, provenance: provenance ?? [name],
+                          docString: docString))
+        return id
+    }
+
+    /// Changes input `index` of `node` to `value` (nil: the optional input is omitted).
+    public mutating func setInput(_ index: Int, of node: NodeID, to value: ValueID?) {
+        let n = Int(node.index)
+        if let old = nodes[n]!.inputs[index] {
+            values[Int(old.index)].uses.removeAll { $0 == Use(node: node, input: index) }
+        }
+        nodes[n]!.inputs[index] = value
+        if let value { values[Int(value.index)].uses.append(Use(node: node, input: index)) }
+    }
+
+    /// Replaces the node's attributes.
+    public mutating func setAttributes(_ attributes: [Attribute], of node: NodeID) {
+        nodes[Int(node.index)]!.attributes = attributes
+    }
+
+    /// Makes every use of `old` (node inputs and graph outputs) read `new` instead.
+    public mutating func replaceAllUses(of old: ValueID, with new: ValueID) {
+        guard old != new else { return }
+        let uses = values[Int(old.index)].uses
+        values[Int(old.index)].uses = []
+        for use in uses {
+            nodes[Int(use.node.index)]!.inputs[use.input] = new
+            values[Int(new.index)].uses.append(use)
+        }
+        outputs = outputs.map { $0 == old ? new : $0 }
+    }
+
+    /// Removes a node. Its outputs must have no remaining uses; they stay as values
+    /// without a producer (unreferenced values are not exported).
+    public mutating func eraseNode(_ id: NodeID) {
+        let node = self[node: id]
+        for case let out? in node.outputs {
+            precondition(values[Int(out.index)].uses.isEmpty,
+                         "erasing node '\(node.name)' whose output '\(values[Int(out.index)].name)' is still used")
+            values[Int(out.index)].producer = nil
+        }
+        for (i, input) in node.inputs.enumerated() {
+            if let input { values[Int(input.index)].uses.removeAll { $0 == Use(node: id, input: i) } }
+        }
+        nodes[Int(id.index)] = nil
+        order.removeAll { $0 == id }
+    }
+
+    /// Replaces the subgraphs of a node attribute (for passes that rewrite bodies).
+    public mutating func setSubgraph(_ graph: Graph, attribute name: String, of node: NodeID) {
+        let n = Int(node.index)
+        guard let i = nodes[n]!.attributes.firstIndex(where: { $0.name == name }) else { return }
+        nodes[n]!.attributes[i].value = .graph(graph)
+    }
+
+    // MARK: Order
+
+    /// Reorders the live nodes topologically, keeping the current order wherever the
+    /// dependencies allow (a stable Kahn sort: deterministic). Returns the nodes left on a
+    /// cycle, in order, or an empty array on success (the order is unchanged then only if
+    /// it was already topological).
+    @discardableResult
+    public mutating func sortTopologically() -> [NodeID] {
+        let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var pending = [Int](repeating: 0, count: nodes.count)
+        var consumers = [[NodeID]](repeating: [], count: nodes.count)
+        for id in order {
+            for case let input? in self[node: id].inputs {
+                if let p = values[Int(input.index)].producer, position[p] != nil {
+                    pending[Int(id.index)] += 1
+                    consumers[Int(p.index)].append(id)
+                }
+            }
+        }
+        // A min-heap on the old position would be O(n log n); the ready set is usually tiny,
+        // so a sorted insertion keeps this simple and stable.
+        var ready = order.filter { pending[Int($0.index)] == 0 }
+        var sorted: [NodeID] = []
+        sorted.reserveCapacity(order.count)
+        var head = 0
+        while head < ready.count {
+            let id = ready[head]
+            head += 1
+            sorted.append(id)
+            var released: [NodeID] = []
+            for c in consumers[Int(id.index)] {
+                pending[Int(c.index)] -= 1
+                if pending[Int(c.index)] == 0 { released.append(c) }
+            }
+            if !released.isEmpty {
+                var tail = Array(ready[head...]) + released
+                tail.sort { position[$0]! < position[$1]! }
+                ready.replaceSubrange(head..., with: tail)
+            }
+        }
+        if sorted.count < order.count {
+            let done = Set(sorted)
+            return order.filter { !done.contains($0) }
+        }
+        order = sorted
+        return []
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import ModelIR
+import ModelONNX
+
+@main
+struct ModelConv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modelconv",
+        abstract: "Convert trained networks into artifacts for embedded accelerators, and prove they still compute the same thing.",
+        discussion: """
+            Exit codes: 0 success; 1 the model has problems (check); 2 bad input or usage \
+            (one error line on stderr, no output file left behind).
+            """,
+        version: "0.1.0",
+        subcommands: [Inspect.self, Check.self, Convert.self]
+    )
+}
+
+/// Runs `body`; prints any error as one line and exits with code 2.
+func run(_ body: () throws -> Int32) -> Never {
+    do {
+        exit(try body())
+    } catch {
+        let text = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("modelconv: error: \(text)\n".utf8))
+        exit(2)
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename (no partial output).
+func writeAtomically(_ text: String, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    try Data(text.utf8).write(to: url, options: .atomic)
+}
