@@ -55,8 +55,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ModelIRTests", dependencies: ["ModelIR"]),
-        .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR"]),
+        // Test helpers: seeded model builders shared by the test targets.
+        .target(name: "_ModelTestSupport", dependencies: ["ModelIR"]),
+        .testTarget(name: "ModelIRTests", dependencies: ["ModelIR", "_ModelTestSupport"]),
+        .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR", "_ModelTestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -19,6 +19,10 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
 public struct Use: Hashable, Sendable {
     public let node: NodeID
     public let input: Int
+    public init(node: NodeID, input: Int) {
+        self.node = node
+        self.input = input
+    }
 }
 
 /// An SSA value: produced by exactly one node, or a graph input, an initializer, or a

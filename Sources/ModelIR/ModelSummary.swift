@@ -34,7 +34,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
     /// Elements and bytes of the main graph's initializers.
     public var parameters: Int
     public var parameterBytes: Int
-    /// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul whose shapes are known.
+    /// Multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul whose shapes are known,
+    /// counting symbolic dims (a batch size) as 1.
     public var macs: Int
     public var macsByOp: [MACCount]
     /// Conv/ConvTranspose/Gemm/MatMul nodes whose MACs could not be counted (shapes unknown).
@@ -96,12 +97,22 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         macsUnknownNodes = unknown
     }
 
-    /// Static dims of a value: from its declared type, or from its initializer.
+    /// Dims of a value from its initializer or declared type; a symbolic dim (a batch
+    /// size `N`) counts as 1, an unknown one makes the result nil.
     static func dims(_ id: ValueID?, in g: Graph) -> [Int]? {
         guard let id else { return nil }
         let v = g[value: id]
         if let t = v.initializer { return t.dims }
-        return v.type?.tensorShape?.staticDims
+        guard let shape = v.type?.tensorShape else { return nil }
+        var out: [Int] = []
+        for d in shape.dims {
+            switch d {
+            case .known(let n): out.append(n)
+            case .symbolic: out.append(1)
+            case .unknown: return nil
+            }
+        }
+        return out
     }
 
     /// Multiply-accumulates of one Conv, ConvTranspose, Gemm or MatMul node; nil when the

@@ -118,6 +118,7 @@ public enum Verifier {
 /// The verifier's findings, thrown by `Verifier.check`.
 public struct VerificationFailure: Error, CustomStringConvertible {
     public let problems: [VerificationProblem]
+    public init(problems: [VerificationProblem]) { self.problems = problems }
     public var description: String {
         problems.count == 1 ? problems[0].description
             : "\(problems[0]) (and \(problems.count - 1) more problems)"

@@ -14,10 +14,15 @@ struct Convert: ParsableCommand {
     func run() throws {
         modelconv.run {
             let m = try ONNXImporter.load(path: model)
-            try Verifier.check(m.graph)
+            let problems = Verifier.verify(m.graph)
+            guard problems.isEmpty else {
+                throw CommandError("\(model): \(VerificationFailure(problems: problems))")
+            }
             var options = ONNXExportOptions()
             if externalData { options.externalData = .always }
             try ONNXExporter.write(m, to: output, options: options)
+            print("\(model) -> \(output): \(m.graph.nodeCount) nodes, \(m.graph.initializers.count) initializers"
+                  + (externalData ? ", weights in \(output).data" : ""))
             return 0
         }
     }

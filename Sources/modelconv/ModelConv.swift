@@ -28,8 +28,8 @@ func run(_ body: () throws -> Int32) -> Never {
     }
 }
 
-/// Writes `text` to `path` through a temporary file and a rename (no partial output).
-func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    try Data(text.utf8).write(to: url, options: .atomic)
+/// An error the CLI itself raises: its text is the whole line printed.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -23,31 +23,8 @@ export MODELCONV_CACHE
 # Repository root, derived from this file's location (scripts/lib/python-env.sh).
 MODELCONV_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# need_apt PKG...: install the Debian packages among PKG that dpkg does not report as installed.
-# As root: `apt-get update` (once per shell) then `apt-get install -y`. Otherwise: print the
-# exact command to run and exit 2, so that nothing half-works without the package.
-_MODELCONV_APT_UPDATED=0
-need_apt() {
-    local pkg missing=()
-    for pkg in "$@"; do
-        # `dpkg -s` succeeds for removed-but-configured packages too; require "install ok installed".
-        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
-            missing+=("$pkg")
-        fi
-    done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "error: missing Debian packages: ${missing[*]}; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-        exit 2
-    fi
-    if [ "$_MODELCONV_APT_UPDATED" -eq 0 ]; then
-        echo "python-env: apt-get update" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-        _MODELCONV_APT_UPDATED=1
-    fi
-    echo "python-env: apt-get install -y ${missing[*]}" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
+# shellcheck source=SCRIPTDIR/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # _modelconv_make_venv DIR: create a venv at DIR. On Debian, `python3 -m venv` fails until
 # python3-venv (ensurepip) is installed; install it through need_apt and try once more.
