@@ -47,6 +47,12 @@ let package = Package(
             name: "ModelONNX",
             dependencies: ["ModelIR", "ONNXProtoC", "CProtobufC", "ONNXCheckerShim"]
         ),
+        // BLAS for the GEMM behind Conv/Gemm/MatMul (Debian libopenblas-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Operators: one file per op or family (schema + kernel), the registry.
+        .target(name: "ModelOps", dependencies: ["ModelIR", "CBLAS"]),
+        // The interpreter: schedule, lifetimes, subgraphs, statistics.
+        .target(name: "ModelRuntime", dependencies: ["ModelIR", "ModelOps"]),
         // Thin CLI: parse, call a library function, print.
         .executableTarget(
             name: "modelconv",
@@ -58,6 +64,7 @@ let package = Package(
         // Test helpers: seeded model builders shared by the test targets.
         .target(name: "_ModelTestSupport", dependencies: ["ModelIR"]),
         .testTarget(name: "ModelIRTests", dependencies: ["ModelIR", "_ModelTestSupport"]),
+        .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelOps", "ModelONNX", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR", "_ModelTestSupport"]),
     ],
     cxxLanguageStandard: .cxx17

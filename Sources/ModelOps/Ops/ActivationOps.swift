@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ActivationOps {
+    static let schemas: [OpSchema] = []
+}

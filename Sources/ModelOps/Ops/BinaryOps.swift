@@ -1,0 +1,5 @@
+import ModelIR
+
+enum BinaryOps {
+    static let schemas: [OpSchema] = []
+}

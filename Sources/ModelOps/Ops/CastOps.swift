@@ -1,0 +1,5 @@
+import ModelIR
+
+enum CastOps {
+    static let schemas: [OpSchema] = []
+}

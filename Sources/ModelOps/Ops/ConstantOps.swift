@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ConstantOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ControlFlowOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ConvOps {
+    static let schemas: [OpSchema] = []
+}

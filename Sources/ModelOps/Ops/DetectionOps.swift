@@ -1,0 +1,5 @@
+import ModelIR
+
+enum DetectionOps {
+    static let schemas: [OpSchema] = []
+}

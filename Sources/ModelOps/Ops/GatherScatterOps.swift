@@ -1,0 +1,5 @@
+import ModelIR
+
+enum GatherScatterOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum GemmOps {
+    static let schemas: [OpSchema] = []
+}

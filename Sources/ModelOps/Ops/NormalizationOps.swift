@@ -1,0 +1,5 @@
+import ModelIR
+
+enum NormalizationOps {
+    static let schemas: [OpSchema] = []
+}

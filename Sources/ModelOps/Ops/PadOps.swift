@@ -1,0 +1,5 @@
+import ModelIR
+
+enum PadOps {
+    static let schemas: [OpSchema] = []
+}

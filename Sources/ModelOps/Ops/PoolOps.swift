@@ -1,0 +1,5 @@
+import ModelIR
+
+enum PoolOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum QuantizeOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum RecurrentOps {
+    static let schemas: [OpSchema] = []
+}

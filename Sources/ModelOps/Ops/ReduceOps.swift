@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ReduceOps {
+    static let schemas: [OpSchema] = []
+}

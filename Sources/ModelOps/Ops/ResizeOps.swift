@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ResizeOps {
+    static let schemas: [OpSchema] = []
+}

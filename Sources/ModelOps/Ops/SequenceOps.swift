@@ -1,0 +1,5 @@
+import ModelIR
+
+enum SequenceOps {
+    static let schemas: [OpSchema] = []
+}

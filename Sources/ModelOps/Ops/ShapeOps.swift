@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ShapeOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum SliceOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum SoftmaxOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum TopKOps {
+    static let schemas: [OpSchema] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum UnaryOps {
+    static let schemas: [OpSchema] = []
+}
