@@ -52,7 +52,7 @@ public enum ONNXImporter {
             throw .malformed(file: path, reason: "protobuf decoding failed (a field has the wrong type or the data is corrupt)")
         }
         defer { onnx__model_proto__free_unpacked(proto, nil) }
-        var context = ImportContext(path: path, file: file, rawData: slim.rawData, options: options)
+        var context = ImportContext(path: path, file: file, slim: slim, options: options)
         return try context.model(proto)
     }
 
@@ -70,6 +70,7 @@ struct ImportContext {
     let path: String
     let file: MappedFile
     let rawData: [Range<Int>?]
+    let attributeRawData: [Int: [Int: Range<Int>]]
     let options: ONNXImportOptions
     /// The model's folder, resolved (external data must stay inside it).
     let folder: String
@@ -77,10 +78,21 @@ struct ImportContext {
     var functions: [String: UnsafeMutablePointer<Onnx__FunctionProto>] = [:]
     var extraOpsets: [OpsetImport] = []
 
+    /// A context for decoding lone messages (tensor files): no lifted spans.
     init(path: String, file: MappedFile, rawData: [Range<Int>?], options: ONNXImportOptions) {
+        self.init(path: path, file: file, rawData: rawData, attributeRawData: [:], options: options)
+    }
+
+    init(path: String, file: MappedFile, slim: SlimModel, options: ONNXImportOptions) {
+        self.init(path: path, file: file, rawData: slim.rawData, attributeRawData: slim.attributeRawData, options: options)
+    }
+
+    private init(path: String, file: MappedFile, rawData: [Range<Int>?], attributeRawData: [Int: [Int: Range<Int>]],
+                 options: ONNXImportOptions) {
         self.path = path
         self.file = file
         self.rawData = rawData
+        self.attributeRawData = attributeRawData
         self.options = options
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         self.folder = ImportContext.realPath(dir.isEmpty ? "/" : dir) ?? dir
@@ -143,7 +155,8 @@ struct ImportContext {
             let name = string(s.pointee.values?.pointee.name)
             try addInitializer(try densify(sparse, name: name), named: name, to: &g, where: where_)
         }
-        try appendNodes(messages(gp.node, gp.n_node), to: &g, depth: depth, rename: [:], call: nil)
+        try appendNodes(messages(gp.node, gp.n_node), to: &g, depth: depth, rename: [:], call: nil,
+                        liftedAttributes: topLevel ? attributeRawData : [:])
         var outputs: [ValueID] = []
         for vi in messages(gp.output, gp.n_output) {
             let name = string(vi.pointee.name)
@@ -188,7 +201,8 @@ struct ImportContext {
     /// nodes later in the list (the verifier reports the order). `rename` maps names of an
     /// inlined function body to the caller's values; `call` is set inside such a body.
     mutating func appendNodes(_ nodes: [UnsafeMutablePointer<Onnx__NodeProto>], to g: inout Graph, depth: Int,
-                              rename: [String: ValueID], call: Call?) throws(ONNXError) {
+                              rename: [String: ValueID], call: Call?,
+                              liftedAttributes: [Int: [Int: Range<Int>]] = [:]) throws(ONNXError) {
         var local = rename
         let prefix = call.map { $0.node + "/" } ?? ""
         var outputsOf: [[ValueID?]] = []
@@ -232,7 +246,8 @@ struct ImportContext {
                 }
             }
             var attrs: [Attribute] = []
-            for a in messages(np.attribute, np.n_attribute) {
+            let lifted = liftedAttributes[k] ?? [:]
+            for (ai, a) in messages(np.attribute, np.n_attribute).enumerated() {
                 if let call, let ref = a.pointee.ref_attr_name, !string(ref).isEmpty {
                     if var bound = call.attributes[string(ref)] {
                         bound.name = string(a.pointee.name)
@@ -240,7 +255,7 @@ struct ImportContext {
                     }
                     continue
                 }
-                attrs.append(try attribute(a, node: name, depth: depth))
+                attrs.append(try attribute(a, node: name, depth: depth, rawSpan: lifted[ai]))
             }
             let domain = string(np.domain), opType = string(np.op_type)
             let provenance = call.map { [$0.node] } ?? [displayName(string(np.name), n, k)]
@@ -287,7 +302,9 @@ struct ImportContext {
 
     // MARK: Attributes
 
-    mutating func attribute(_ p: UnsafeMutablePointer<Onnx__AttributeProto>, node: String, depth: Int) throws(ONNXError) -> Attribute {
+    /// `rawSpan`: the lifted raw_data of the attribute's tensor (`t`), for main-graph nodes.
+    mutating func attribute(_ p: UnsafeMutablePointer<Onnx__AttributeProto>, node: String, depth: Int,
+                            rawSpan: Range<Int>? = nil) throws(ONNXError) -> Attribute {
         let a = p.pointee
         let name = string(a.name)
         var kind = a.has_type != 0 ? Int(a.type.rawValue) : 0
@@ -304,7 +321,7 @@ struct ImportContext {
         case 3: value = .string(bytes(a.s))
         case 4:
             guard let t = a.t else { throw .invalidNode(file: path, node: node, reason: "attribute '\(name)' has no tensor") }
-            value = .tensor(try tensor(t, rawSpan: nil))
+            value = .tensor(try tensor(t, rawSpan: rawSpan))
         case 5:
             guard let sub = a.g else { throw .invalidNode(file: path, node: node, reason: "attribute '\(name)' has no graph") }
             value = .graph(try subgraph(sub, node: node, depth: depth))

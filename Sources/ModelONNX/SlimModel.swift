@@ -10,6 +10,12 @@ struct SlimModel {
     /// For the main graph's initializer number i (in file order), the span of its
     /// `raw_data` in the mapped file, or nil when it had none.
     var rawData: [Range<Int>?]
+    /// For the main graph's node number i, the lifted `raw_data` spans of its tensor
+    /// attributes (Constant nodes' `value`), by attribute number; absent when none.
+    var attributeRawData: [Int: [Int: Range<Int>]]
+
+    /// Tensor attributes smaller than this keep their raw_data in the slim copy.
+    static let liftThreshold = 64
 
     // Field numbers of onnx.proto used by the walk.
     private enum F {
@@ -18,6 +24,7 @@ struct SlimModel {
         static let nodeName: UInt64 = 3, nodeAttribute: UInt64 = 5
         static let attrG: UInt64 = 6, attrGraphs: UInt64 = 11
         static let tensorRawData: UInt64 = 9
+        static let attrT: UInt64 = 5
         static let functionNode: UInt64 = 7
         static let trainingInit: UInt64 = 1, trainingAlgorithm: UInt64 = 2
     }
@@ -31,13 +38,15 @@ struct SlimModel {
         var out = WireWriter()
         out.bytes.reserveCapacity(min(file.count, 1 << 20))
         var rawData: [Range<Int>?] = []
+        var attributeRawData: [Int: [Int: Range<Int>]] = [:]
         var reader = WireReader(file, range: 0..<file.count)
         do {
             while !reader.isAtEnd {
                 let field = try reader.next()
                 switch (field.number, field.wireType) {
                 case (F.modelGraph, 2):
-                    let graph = try Self.slimGraph(file, field.payload, rawData: &rawData, maxDepth: maxDepth)
+                    let graph = try Self.slimGraph(file, field.payload, rawData: &rawData,
+                                                   attributeRawData: &attributeRawData, maxDepth: maxDepth)
                     out.message(F.modelGraph, graph)
                 case (F.modelFunctions, 2):
                     try Self.checkNodes(file, field.payload, nodeField: F.functionNode, depth: 1, maxDepth: maxDepth)
@@ -64,38 +73,97 @@ struct SlimModel {
         }
         self.bytes = out.bytes
         self.rawData = rawData
+        self.attributeRawData = attributeRawData
     }
 
     /// The main graph with each initializer's raw_data removed (spans recorded).
     private static func slimGraph(_ file: UnsafeRawBufferPointer, _ range: Range<Int>,
-                                  rawData: inout [Range<Int>?], maxDepth: Int) throws -> [UInt8] {
+                                  rawData: inout [Range<Int>?], attributeRawData: inout [Int: [Int: Range<Int>]],
+                                  maxDepth: Int) throws -> [UInt8] {
         var out = WireWriter()
+        var nodeIndex = 0
         var r = WireReader(file, range: range)
         while !r.isAtEnd {
             let field = try r.next()
             switch (field.number, field.wireType) {
             case (F.graphInitializer, 2):
-                var tensor = WireWriter()
-                var raw: Range<Int>? = nil
-                var t = WireReader(file, range: field.payload)
-                while !t.isAtEnd {
-                    let f = try t.next()
-                    if f.number == F.tensorRawData && f.wireType == 2 {
-                        raw = f.payload  // the last occurrence wins, as in protobuf
-                    } else {
-                        tensor.append(file, f.whole)
-                    }
-                }
+                let (tensor, raw) = try liftRawData(file, field.payload, threshold: 0)
                 rawData.append(raw)
-                out.message(F.graphInitializer, tensor.bytes)
+                out.message(F.graphInitializer, tensor)
             case (F.graphNode, 2):
                 try checkNode(file, field.payload, depth: 1, maxDepth: maxDepth)
-                out.append(file, field.whole)
+                if let (node, spans) = try liftAttributeTensors(file, field.payload) {
+                    attributeRawData[nodeIndex] = spans
+                    out.message(F.graphNode, node)
+                } else {
+                    out.append(file, field.whole)
+                }
+                nodeIndex += 1
             default:
                 out.append(file, field.whole)
             }
         }
         return out.bytes
+    }
+
+    /// A TensorProto without its raw_data field when that holds at least `threshold` bytes,
+    /// and the span it had (the last occurrence wins, as in protobuf).
+    private static func liftRawData(_ file: UnsafeRawBufferPointer, _ range: Range<Int>,
+                                    threshold: Int) throws -> ([UInt8], Range<Int>?) {
+        var tensor = WireWriter()
+        var raw: Range<Int>? = nil
+        var kept: Range<Int>? = nil
+        var t = WireReader(file, range: range)
+        while !t.isAtEnd {
+            let f = try t.next()
+            if f.number == F.tensorRawData && f.wireType == 2 {
+                raw = f.payload
+                kept = f.whole
+            } else {
+                tensor.append(file, f.whole)
+            }
+        }
+        if let r = raw, r.count < threshold, let k = kept {
+            tensor.append(file, k)
+            return (tensor.bytes, nil)
+        }
+        return (tensor.bytes, raw)
+    }
+
+    /// A NodeProto whose tensor attributes (`t`) have their large raw_data lifted out, with
+    /// the spans by attribute number; nil when nothing was lifted (the node stays as it is).
+    private static func liftAttributeTensors(_ file: UnsafeRawBufferPointer,
+                                             _ range: Range<Int>) throws -> ([UInt8], [Int: Range<Int>])? {
+        var r = WireReader(file, range: range)
+        var out = WireWriter()
+        var spans: [Int: Range<Int>] = [:]
+        var attributeIndex = 0
+        while !r.isAtEnd {
+            let f = try r.next()
+            guard f.number == F.nodeAttribute && f.wireType == 2 else {
+                out.append(file, f.whole)
+                continue
+            }
+            var attribute = WireWriter()
+            var a = WireReader(file, range: f.payload)
+            var lifted = false
+            while !a.isAtEnd {
+                let af = try a.next()
+                if af.number == F.attrT && af.wireType == 2 {
+                    let (tensor, raw) = try liftRawData(file, af.payload, threshold: liftThreshold)
+                    if let raw {
+                        spans[attributeIndex] = raw
+                        lifted = true
+                    }
+                    attribute.message(F.attrT, tensor)
+                } else {
+                    attribute.append(file, af.whole)
+                }
+            }
+            if lifted { out.message(F.nodeAttribute, attribute.bytes) } else { out.append(file, f.whole) }
+            attributeIndex += 1
+        }
+        return spans.isEmpty ? nil : (out.bytes, spans)
     }
 
     /// Checks the subgraph nesting below every node field `nodeField` of a message.

@@ -39,6 +39,31 @@ struct RoundTripTests {
         #expect(dir.listing() == ["m.onnx"], "no temporary file is left behind")
     }
 
+    @Test func constantNodeWeightsAreBorrowedToo() throws {
+        // PaddlePaddle exports (PP-OCR) keep every weight in Constant nodes.
+        let dir = TempDir()
+        var g = Graph(name: "constants")
+        let big = TestModels.randomFloats([16, 16], seed: 3, name: "big")
+        let small = TestModels.randomFloats([2], seed: 4, name: "small")
+        let a = g.addValue(named: "a"), b = g.addValue(named: "b"), y = g.addValue(named: "y")
+        g.appendNode("Constant", name: "c_big", inputs: [], outputs: [a], attributes: [Attribute("value", .tensor(big))])
+        g.appendNode("Constant", name: "c_small", inputs: [], outputs: [b], attributes: [Attribute("value", .tensor(small))])
+        g.appendNode("Add", name: "add", inputs: [a, b], outputs: [y])
+        g.setOutputs([y])
+        try ONNXExporter.write(Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)]), to: dir.file("c.onnx"))
+        let back = try ONNXImporter.load(path: dir.file("c.onnx"))
+        let nodes = back.graph.liveNodes.map(\.node)
+        guard case .tensor(let t0)? = nodes[0].attributes[named: "value"],
+              case .tensor(let t1)? = nodes[1].attributes[named: "value"] else {
+            Issue.record("Constant values lost")
+            return
+        }
+        #expect(t0.isMapped && t0.isBitwiseEqual(to: big), "a 1 KiB constant borrows the mapped file")
+        #expect(!t1.isMapped && t1.isBitwiseEqual(to: small), "an 8-byte constant is decoded by protobuf-c")
+        try ONNXExporter.write(back, to: dir.file("d.onnx"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("d.onnx"))) == Data(contentsOf: URL(fileURLWithPath: dir.file("c.onnx"))))
+    }
+
     @Test func exportIsDeterministic() throws {
         let dir = TempDir()
         try ONNXExporter.write(TestModels.convRelu(), to: dir.file("a.onnx"))

@@ -56,6 +56,19 @@ def main() -> None:
     print(row("modelconv inspect --json (whole process)", wall["modelconv"], rss["modelconv"]))
     print(row("python -c 'import onnx' (baseline)", wall["python_import_onnx"], rss["python_import_onnx"],
               ratio=False))
+    if wall["modelconv_convert"]:
+        print()
+        print("Full read and write (every weight byte touched): `onnx.save(onnx.load(m))` vs "
+              "`modelconv convert m -o out`.")
+        print()
+        rt = statistics.median(inner["onnx_roundtrip"])
+        print("| tool | median wall s | min wall s | peak RSS MiB | RSS / file size | time / onnx load+save |")
+        print("|---|---|---|---|---|---|")
+        for name, times, mem in [("onnx load+save (in-process)", inner["onnx_roundtrip"], rss["onnx_roundtrip"]),
+                                 ("python onnx_roundtrip.py (whole process)", wall["onnx_roundtrip"], rss["onnx_roundtrip"]),
+                                 ("modelconv convert (whole process)", wall["modelconv_convert"], rss["modelconv_convert"])]:
+            med, lo, peak = statistics.median(times), min(times), max(mem)
+            print(f"| {name} | {med:.4f} | {lo:.4f} | {peak / MIB:.1f} | {peak / size:.2f} | {med / rt:.2f} |")
     print()
     base_rss = max(rss["python_import_onnx"])
     extra = max(rss["onnx_load"]) - base_rss
