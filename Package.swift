@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // libprotobuf-c (Debian libprotobuf-c-dev): module map only.
@@ -47,6 +48,11 @@ let package = Package(
             name: "ModelONNX",
             dependencies: ["ModelIR", "ONNXProtoC", "CProtobufC", "ONNXCheckerShim"]
         ),
+        // Tensor files: .npy, .npz (ZIPFoundation), ONNX TensorProto .pb, test-data folders.
+        .target(
+            name: "ModelTensorIO",
+            dependencies: ["ModelIR", "ModelONNX", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         // BLAS for the GEMM behind Conv/Gemm/MatMul (Debian libopenblas-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Operators: one file per op or family (schema + kernel), the registry.
@@ -57,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "modelconv",
             dependencies: [
-                "ModelIR", "ModelONNX",
+                "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +72,8 @@ let package = Package(
         .testTarget(name: "ModelIRTests", dependencies: ["ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelOps", "ModelONNX", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR", "_ModelTestSupport"]),
+        .testTarget(name: "ModelTensorIOTests", dependencies: ["ModelTensorIO", "ModelONNX", "ModelIR"],
+                    exclude: ["Fixtures", "make-fixtures.py"]),
     ],
     cxxLanguageStandard: .cxx17
 )

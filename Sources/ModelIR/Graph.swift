@@ -66,6 +66,10 @@ public struct Node: Sendable {
     public var provenance: [String]
     public var docString: String
 
+    /// The name to show a person: `name`, or for an unnamed node its first provenance
+    /// entry (the importer's `OpType_index`).
+    public var displayName: String { name.isEmpty ? (provenance.first ?? opType) : name }
+
     /// The inputs that are present.
     public var presentInputs: [ValueID] { inputs.compactMap { $0 } }
     /// The subgraphs held by this node's attributes, in attribute order.

@@ -122,7 +122,7 @@ final class GraphPlan: @unchecked Sendable {
             let domain = node.domain == "ai.onnx" ? "" : node.domain
             let opset = opsets[domain] ?? 1
             guard let schema = OpRegistry.schema(domain: domain, opType: node.opType), schema.supports(opset: opset) else {
-                throw .unknownOp(op: node.opType, domain: domain, opset: opset, node: node.provenance.first ?? node.name)
+                throw .unknownOp(op: node.opType, domain: domain, opset: opset, node: node.displayName)
             }
             var subplans: [String: [GraphPlan]] = [:]
             for attr in node.attributes where !attr.subgraphs.isEmpty {
@@ -192,7 +192,7 @@ final class GraphPlan: @unchecked Sendable {
                 } else if graph[value: input].isOuterReference, let v = outer?.lookup(graph[value: input].name) {
                     args.append(v)
                 } else {
-                    throw .missingValue(name: graph[value: input].name, node: node.name)
+                    throw .missingValue(name: graph[value: input].name, node: node.displayName)
                 }
             }
             let options = state.options
@@ -224,7 +224,7 @@ final class GraphPlan: @unchecked Sendable {
             } catch let e as RuntimeError {
                 throw e
             } catch {
-                throw .kernel(node: node.provenance.first ?? node.name, op: node.opType, error: "\(error)")
+                throw .kernel(node: node.displayName, op: node.opType, error: "\(error)")
             }
             if let box {
                 state = box.state
@@ -239,12 +239,12 @@ final class GraphPlan: @unchecked Sendable {
             for (k, out) in node.outputs.enumerated() {
                 guard let out else { continue }
                 guard k < results.count else {
-                    throw .kernel(node: node.name, op: node.opType, error: "kernel returned \(results.count) outputs, output \(k) is needed")
+                    throw .kernel(node: node.displayName, op: node.opType, error: "kernel returned \(results.count) outputs, output \(k) is needed")
                 }
                 scope.slots[Int(out.index)] = results[k]
                 if options.collectStats { state.liveBytes += Self.bytes(results[k]) }
                 if options.keepIntermediates {
-                    state.intermediates.append(ComputedValue(name: graph[value: out].name, node: node.name,
+                    state.intermediates.append(ComputedValue(name: graph[value: out].name, node: node.displayName,
                                                              provenance: node.provenance, value: results[k]))
                 }
             }

@@ -46,8 +46,14 @@ struct ConformanceTests {
     func conformance() throws {
         let expectations = Conformance.loadExpectations()
         var results: [(String, Conformance.Outcome)] = []
-        for (key, dir) in Self.cases() {
-            results.append((key, Conformance.run(caseDirectory: dir)))
+        // MODELCONV_CONFORMANCE_FILTER=a,b runs only cases whose key contains a or b;
+        // MODELCONV_CONFORMANCE_VERBOSE=1 prints every case that does not pass, with its reason.
+        let env = ProcessInfo.processInfo.environment
+        let filters = (env["MODELCONV_CONFORMANCE_FILTER"] ?? "").split(separator: ",").map(String.init)
+        for (key, dir) in Self.cases() where filters.isEmpty || filters.contains(where: { key.contains($0) }) {
+            let outcome = Conformance.run(caseDirectory: dir)
+            if env["MODELCONV_CONFORMANCE_VERBOSE"] == "1", let reason = outcome.reason { print("FAIL \(key): \(reason)") }
+            results.append((key, outcome))
         }
         var regressions: [String] = [], newPasses: [String] = []
         var tally: [String: (pass: Int, total: Int)] = [:]
@@ -65,7 +71,7 @@ struct ConformanceTests {
         }
         let passed = results.filter { $0.1 == .pass }.count
         print("conformance: \(passed) passed / \(results.count) total; \(newPasses.count) pass but are not listed as pass; \(regressions.count) regressions")
-        if ProcessInfo.processInfo.environment["MODELCONV_UPDATE_EXPECTATIONS"] == "1" {
+        if env["MODELCONV_UPDATE_EXPECTATIONS"] == "1" && filters.isEmpty {
             var lines = ["# ONNX backend conformance expectations: `suite/case pass` or `suite/case skip <reason>`.",
                          "# Regenerate: MODELCONV_UPDATE_EXPECTATIONS=1 swift test --filter ConformanceTests"]
             for (key, outcome) in results {
