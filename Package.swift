@@ -59,11 +59,13 @@ let package = Package(
         .target(name: "ModelOps", dependencies: ["ModelIR", "CBLAS"]),
         // The interpreter: schedule, lifetimes, subgraphs, statistics.
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "ModelOps"]),
+        // Graph rewrites: passes, the pattern driver, pipelines.
+        .target(name: "ModelPasses", dependencies: ["ModelIR", "ModelOps"]),
         // Thin CLI: parse, call a library function, print.
         .executableTarget(
             name: "modelconv",
             dependencies: [
-                "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO",
+                "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO", "ModelPasses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +73,7 @@ let package = Package(
         .target(name: "_ModelTestSupport", dependencies: ["ModelIR"]),
         .testTarget(name: "ModelIRTests", dependencies: ["ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelOps", "ModelONNX", "ModelIR", "_ModelTestSupport"]),
+        .testTarget(name: "ModelPassesTests", dependencies: ["ModelPasses", "ModelRuntime", "ModelOps", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelTensorIOTests", dependencies: ["ModelTensorIO", "ModelONNX", "ModelIR"],
                     exclude: ["Fixtures", "make-fixtures.py"]),

@@ -24,6 +24,47 @@ extension Graph {
         return "\(base)_\(i)"
     }
 
+    /// Renames a value; `name` must be unused.
+    public mutating func renameValue(_ id: ValueID, to name: String) {
+        precondition(valueIDsByName[name] == nil, "value name '\(name)' already in use")
+        let old = values[Int(id.index)].name
+        if valueIDsByName[old] == id { valueIDsByName[old] = nil }
+        values[Int(id.index)].name = name
+        if !name.isEmpty { valueIDsByName[name] = id }
+        if var t = values[Int(id.index)].initializer {
+            t.name = name
+            values[Int(id.index)].initializer = t
+        }
+    }
+
+    /// Makes every use of `old` read `new` and erases `old`'s producer when nothing else
+    /// needs it. When `old` is a graph output, the output keeps its name: `new` takes it
+    /// over if it can (a node output that is not itself an interface value); otherwise
+    /// nothing changes and the call returns false.
+    @discardableResult
+    public mutating func bypass(_ old: ValueID, with new: ValueID) -> Bool {
+        if outputs.contains(old) {
+            let n = values[Int(new.index)]
+            guard n.producer != nil, !outputs.contains(new), !n.isGraphInput else { return false }
+            let name = values[Int(old.index)].name
+            let type = values[Int(old.index)].type
+            replaceAllUses(of: old, with: new)
+            // Free the output's name, then give it to the surviving value.
+            renameValue(old, to: uniqueName(name + "__bypassed"))
+            renameValue(new, to: name)
+            if type != nil { values[Int(new.index)].type = type }
+        } else {
+            replaceAllUses(of: old, with: new)
+        }
+        if let p = values[Int(old.index)].producer {
+            let node = self[node: p]
+            if node.outputs.allSatisfy({ $0 == nil || values[Int($0!.index)].uses.isEmpty && !outputs.contains($0!) }) {
+                eraseNode(p)
+            }
+        }
+        return true
+    }
+
     /// Sets a value's type annotation.
     public mutating func setType(_ type: ValueType?, of id: ValueID) {
         values[Int(id.index)].type = type
@@ -123,6 +164,38 @@ extension Graph {
         if let value { values[Int(value.index)].uses.append(Use(node: node, input: index)) }
     }
 
+    /// Adds source names to a node's provenance (a fused node carries every name it absorbed).
+    public mutating func mergeProvenance(_ names: [String], into node: NodeID) {
+        let n = Int(node.index)
+        for name in names where !nodes[n]!.provenance.contains(name) { nodes[n]!.provenance.append(name) }
+    }
+
+    /// Feeds input `index` of `node` from a constant `tensor`: the current initializer is
+    /// updated in place when this node is its only reader, otherwise a new initializer named
+    /// after it with `suffix` is added. Returns the value now read.
+    @discardableResult
+    public mutating func setConstantInput(_ index: Int, of node: NodeID, to tensor: Tensor, suffix: String) -> ValueID {
+        let n = Int(node.index)
+        if index < nodes[n]!.inputs.count, let old = nodes[n]!.inputs[index] {
+            let v = values[Int(old.index)]
+            if v.initializer != nil, !v.isGraphInput, v.uses.count == 1, !outputs.contains(old) {
+                var t = tensor
+                t.name = v.name
+                values[Int(old.index)].initializer = t
+                values[Int(old.index)].type = .tensor(t.dtype, Shape(t.dims))
+                return old
+            }
+        }
+        let base = index < nodes[n]!.inputs.count ? nodes[n]!.inputs[index].map { values[Int($0.index)].name } : nil
+        let id = addValue(named: uniqueName((base ?? nodes[n]!.displayName) + suffix))
+        var t = tensor
+        t.name = values[Int(id.index)].name
+        setInitializer(t, of: id)
+        while nodes[n]!.inputs.count <= index { nodes[n]!.inputs.append(nil) }
+        setInput(index, of: node, to: id)
+        return id
+    }
+
     /// Replaces the node's attributes.
     public mutating func setAttributes(_ attributes: [Attribute], of node: NodeID) {
         nodes[Int(node.index)]!.attributes = attributes
@@ -154,6 +227,39 @@ extension Graph {
         }
         nodes[Int(id.index)] = nil
         order.removeAll { $0 == id }
+    }
+
+    /// Turns a node output into an initializer holding `tensor`, keeping its name and uses
+    /// (graph outputs keep their names). The producing node loses that output; a node left
+    /// with no outputs is erased.
+    public mutating func makeConstant(_ id: ValueID, _ tensor: Tensor) {
+        if let p = values[Int(id.index)].producer {
+            let n = Int(p.index)
+            if let k = nodes[n]!.outputs.firstIndex(of: id) { nodes[n]!.outputs[k] = nil }
+            values[Int(id.index)].producer = nil
+            if nodes[n]!.outputs.allSatisfy({ $0 == nil }) { eraseNode(p) }
+        }
+        var t = tensor
+        t.name = values[Int(id.index)].name
+        values[Int(id.index)].initializer = nil
+        initializers.removeAll { $0 == id }
+        setInitializer(t, of: id)
+        if case .tensor? = values[Int(id.index)].type {
+            values[Int(id.index)].type = .tensor(tensor.dtype, Shape(tensor.dims))
+        }
+    }
+
+    /// Removes initializers nothing reads (not node inputs, not graph outputs, not graph
+    /// inputs' defaults, not read by name from a subgraph). Returns how many.
+    @discardableResult
+    public mutating func removeUnusedInitializers(keeping names: Set<String> = []) -> Int {
+        let outputs = Set(self.outputs)
+        let dead = initializers.filter { id in
+            let v = values[Int(id.index)]
+            return v.uses.isEmpty && !outputs.contains(id) && !v.isGraphInput && !names.contains(v.name)
+        }
+        for id in dead { removeInitializer(of: id) }
+        return dead.count
     }
 
     /// Replaces the subgraphs of a node attribute (for passes that rewrite bodies).

@@ -1,0 +1,31 @@
+/// Pipelines are data: ordered pass names, each ordering constraint commented.
+public enum Pipelines {
+    /// Clean-up only: nothing that changes how a value is computed.
+    public static let cleanup: [String] = [
+        "eliminate-identity",
+        "eliminate-dead-code",
+    ]
+
+    /// What `modelconv convert` and `optimize` run unless told otherwise.
+    public static let `default`: [String] = [
+        "fold-constants",          // first: turns Constant nodes and static shape arithmetic into initializers
+        "eliminate-identity",
+        "eliminate-noop",          // after fold-constants: needs constant operands (Mul by 1, Pad of 0)
+        "fuse-conv-batchnorm",     // after fold-constants: needs static BN parameters
+        "eliminate-dead-code",     // last: removes what the rewrites above left unused
+    ]
+
+    /// Everything, including rewrites that change the op set an accelerator sees.
+    public static let aggressive: [String] = Pipelines.default
+
+    public static let all: [(name: String, passes: [String])] = [
+        ("none", []), ("cleanup", cleanup), ("default", `default`), ("aggressive", aggressive),
+    ]
+
+    public static func named(_ name: String) throws(PassError) -> [String] {
+        guard let p = all.first(where: { $0.name == name }) else {
+            throw .unknownPipeline(name, known: all.map(\.name))
+        }
+        return p.passes
+    }
+}
