@@ -468,7 +468,7 @@ def _roundtrip_case(binary: Path, case_dir: Path, work: Path) -> CaseResult:
     out = work / "out.onnx"
     work.mkdir(parents=True, exist_ok=True)
     try:
-        r = run_modelconv(binary, "convert", src, "-o", out)
+        r = run_modelconv(binary, "convert", "--pipeline", "none", src, "-o", out)
     except subprocess.TimeoutExpired:
         return done("failed", f"convert timed out after {CLI_TIMEOUT:.0f} s")
     if r.returncode != 0:

@@ -39,7 +39,7 @@ def real_model(name: str) -> Path:
 def convert(modelconv: Path, src: Path, out: Path, *flags: str) -> None:
     """modelconv convert SRC -o OUT [flags]; creates OUT's folder; asserts exit 0."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    r = run_modelconv(modelconv, "convert", src, "-o", out, *flags)
+    r = run_modelconv(modelconv, "convert", "--pipeline", "none", src, "-o", out, *flags)
     assert r.returncode == 0, f"convert {src.name} {' '.join(flags)}: {describe_exit(r)}"
 
 

@@ -61,7 +61,8 @@ DETERMINISM_CASES = (
 
 @pytest.mark.parametrize("case", DETERMINISM_CASES)
 def test_convert_is_deterministic(case, modelconv, tmp_path):
-    """Converting the same model twice (into different folders) gives byte-identical files."""
+    """Converting the same model twice (into different folders, with the default pass
+    pipeline) gives byte-identical files."""
     src = TESTDATA_ROOT / case / "model.onnx"
     if not src.is_file():
         pytest.skip(f"{src} missing (apt-get install libonnx-testdata)")
