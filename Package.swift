@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // libprotobuf-c (Debian libprotobuf-c-dev): module map only.
@@ -59,13 +60,19 @@ let package = Package(
         .target(name: "ModelOps", dependencies: ["ModelIR", "CBLAS"]),
         // The interpreter: schedule, lifetimes, subgraphs, statistics.
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "ModelOps"]),
+        // Numerical parity: metrics, tolerance policy (YAML), per-layer comparison, reports, merge.
+        .target(
+            name: "ModelParity",
+            dependencies: ["ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO", "ModelPasses",
+                           .product(name: "Yams", package: "Yams")]
+        ),
         // Graph rewrites: passes, the pattern driver, pipelines.
-        .target(name: "ModelPasses", dependencies: ["ModelIR", "ModelOps"]),
+        .target(name: "ModelPasses", dependencies: ["ModelIR", "ModelOps", "ModelONNX"]),
         // Thin CLI: parse, call a library function, print.
         .executableTarget(
             name: "modelconv",
             dependencies: [
-                "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO", "ModelPasses",
+                "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO", "ModelPasses", "ModelParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,6 +82,8 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelOps", "ModelONNX", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelPassesTests", dependencies: ["ModelPasses", "ModelRuntime", "ModelOps", "ModelIR", "_ModelTestSupport"]),
         .testTarget(name: "ModelONNXTests", dependencies: ["ModelONNX", "ModelIR", "_ModelTestSupport"]),
+        .testTarget(name: "ModelOpsTests", dependencies: ["ModelOps", "ModelIR"]),
+        .testTarget(name: "ModelParityTests", dependencies: ["ModelParity", "ModelRuntime", "ModelOps", "ModelONNX", "ModelTensorIO", "ModelIR"]),
         .testTarget(name: "ModelTensorIOTests", dependencies: ["ModelTensorIO", "ModelONNX", "ModelIR"],
                     exclude: ["Fixtures", "make-fixtures.py"]),
     ],

@@ -164,6 +164,11 @@ extension Graph {
         if let value { values[Int(value.index)].uses.append(Use(node: node, input: index)) }
     }
 
+    /// Replaces a node's provenance (the importer restores it from a model's metadata).
+    public mutating func setProvenance(_ names: [String], of node: NodeID) {
+        nodes[Int(node.index)]!.provenance = names
+    }
+
     /// Adds source names to a node's provenance (a fused node carries every name it absorbed).
     public mutating func mergeProvenance(_ names: [String], into node: NodeID) {
         let n = Int(node.index)

@@ -193,7 +193,9 @@ struct ProtoBuilder {
             p.pointee.model_version = m.modelVersion
         }
         p.pointee.doc_string = arena.cString(m.docString)
-        let meta = m.metadata.map { entry($0.key, $0.value) }
+        var metadata = m.metadata.filter { $0.key != ProvenanceMetadata.key }
+        if let provenance = ProvenanceMetadata.encode(m.graph) { metadata.append((ProvenanceMetadata.key, provenance)) }
+        let meta = metadata.map { entry($0.key, $0.value) }
         p.pointee.n_metadata_props = meta.count
         p.pointee.metadata_props = arena.array(meta)
         p.pointee.graph = graph(m.graph, topLevel: true)

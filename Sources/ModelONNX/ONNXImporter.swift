@@ -121,6 +121,13 @@ struct ImportContext {
                           metadata: messages(m.metadata_props, m.n_metadata_props).map {
                               (key: string($0.pointee.key), value: string($0.pointee.value))
                           })
+        if let entry = model.metadata.first(where: { $0.key == ProvenanceMetadata.key }) {
+            model.metadata.removeAll { $0.key == ProvenanceMetadata.key }
+            let provenance = ProvenanceMetadata.decode(entry.value)
+            for (id, node) in model.graph.liveNodes {
+                if let sources = provenance[node.name] { model.graph.setProvenance(sources, of: id) }
+            }
+        }
         for o in extraOpsets where model.opsetVersion(o.domain) == nil {
             model.opsetImports.append(o)
         }
@@ -610,7 +617,9 @@ struct ProtoTypes {
         guard let p else { return nil }
         return Shape(messages(p.pointee.dim, p.pointee.n_dim).map { d -> Dim in
             switch d.pointee.value_case {
-            case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE: return .known(Int(d.pointee.dim_value))
+            case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
+                // Some exporters (PaddlePaddle) write -1 for a dynamic dim.
+                return d.pointee.dim_value >= 0 ? .known(Int(d.pointee.dim_value)) : .unknown
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
                 let s = string(d.pointee.dim_param)
                 return s.isEmpty ? .unknown : .symbolic(s)

@@ -2,11 +2,18 @@
 /// names only registered passes.
 public enum PassRegistry {
     public static let all: [any GraphPass] = [
+        InferShapes(),
         FoldConstants(),
         EliminateIdentity(),
         EliminateNoop(),
         EliminateDeadCode(),
         FuseConvBatchNorm(),
+        FuseConvAdd(),
+        FuseConvMul(),
+        FuseMatMulAdd(),
+        MergeDuplicateInitializers(),
+        EliminateCommonSubexpressions(),
+        MergeTransposes(),
     ]
 
     public static func pass(named name: String) -> (any GraphPass)? {

@@ -13,7 +13,7 @@ struct ModelConv: ParsableCommand {
             (one error line on stderr, no output file left behind).
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Check.self, Convert.self, Optimize.self, Run.self]
+        subcommands: [Inspect.self, Check.self, Convert.self, Optimize.self, Run.self, Parity.self]
     )
 }
 

@@ -46,7 +46,7 @@ struct PipelineOptions: ParsableArguments {
             }
             options.inputShapes[name] = dims.map { $0! }
         }
-        try applyInputShapes(options.inputShapes, to: &model)
+        try InferShapes.applyInputShapes(options.inputShapes, to: &model)
         var manager = PassManager()
         manager.verifyEach = verifyEach
         manager.printAfter = Set(printIRAfter)
@@ -60,19 +60,5 @@ struct PipelineOptions: ParsableArguments {
             try data.write(to: URL(fileURLWithPath: report), options: .atomic)
         }
         return records
-    }
-
-    /// Replaces the declared shapes of the named graph inputs.
-    func applyInputShapes(_ shapes: [String: [Int]], to model: inout Model) throws {
-        for (name, dims) in shapes.sorted(by: { $0.key < $1.key }) {
-            guard let id = model.graph.valueID(named: name), model.graph[value: id].isGraphInput else {
-                throw CommandError("--input-shape names '\(name)', which is not an input of the model")
-            }
-            let declared = model.graph[value: id].type
-            if let rank = declared?.tensorShape?.rank, rank != dims.count {
-                throw CommandError("--input-shape \(name): \(dims.count) dims given, the model declares \(rank)")
-            }
-            model.graph.setType(.tensor(declared?.tensorDType ?? .float32, Shape(dims)), of: id)
-        }
     }
 }

@@ -64,6 +64,21 @@ struct RoundTripTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("d.onnx"))) == Data(contentsOf: URL(fileURLWithPath: dir.file("c.onnx"))))
     }
 
+    @Test func provenanceSurvivesTheFile() throws {
+        let dir = TempDir()
+        var m = TestModels.convRelu()
+        let conv = m.graph.liveNodes[0].id
+        m.graph.mergeProvenance(["bn1", "tab\there"], into: conv)
+        try ONNXExporter.write(m, to: dir.file("p.onnx"))
+        let back = try ONNXImporter.load(path: dir.file("p.onnx"))
+        #expect(back.graph.liveNodes.map(\.node.provenance) == [["conv1", "bn1", "tab\there"], ["relu1"], ["flatten"]])
+        #expect(back.metadata.isEmpty, "the provenance entry is consumed, not shown as user metadata")
+        // An unfused model carries no entry at all.
+        try ONNXExporter.write(TestModels.convRelu(), to: dir.file("q.onnx"))
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir.file("q.onnx"))), as: UTF8.self)
+        #expect(!text.contains("modelconv.provenance"))
+    }
+
     @Test func exportIsDeterministic() throws {
         let dir = TempDir()
         try ONNXExporter.write(TestModels.convRelu(), to: dir.file("a.onnx"))

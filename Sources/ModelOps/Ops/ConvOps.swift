@@ -1,5 +1,560 @@
 import ModelIR
 
+/// Conv, ConvTranspose, ConvInteger and QLinearConv over 1 to 3 spatial dims.
+///
+/// float32 (and float16, computed in float32 and rounded once) goes through im2col + GEMM
+/// (OpenBLAS `sgemm`) over column tiles of bounded size, or a direct loop for depthwise
+/// convolutions (one input channel per group); float64 the same through `dgemm`; the integer
+/// ops through the same im2col with an int32 product. Threads: `parallelFor` over (image,
+/// group, column tile) with single-threaded BLAS calls, or over the rows of one product
+/// when there are fewer tiles than threads.
 enum ConvOps {
-    static let schemas: [OpSchema] = []
+    static let schemas: [OpSchema] = [
+        OpSchema("Conv", versions: [1, 11, 22]) { ctx in [.tensor(try conv(ctx))] },
+        OpSchema("ConvTranspose", versions: [1, 11, 22]) { ctx in [.tensor(try convTranspose(ctx))] },
+        OpSchema("ConvInteger", versions: [10]) { ctx in [.tensor(try convInteger(ctx))] },
+        OpSchema("QLinearConv", versions: [10]) { ctx in [.tensor(try qlinearConv(ctx))] },
+    ]
+
+    // MARK: Attributes and geometry
+
+    /// The attributes Conv-like ops share, checked against the spatial rank.
+    struct Attributes {
+        let autoPad: String
+        let dilations: [Int]
+        let group: Int
+        let kernelShape: [Int]?
+        let pads: [Int]?
+        let strides: [Int]
+
+        init(_ ctx: KernelContext, rank: Int) throws {
+            autoPad = ctx.string("auto_pad", default: "NOTSET")
+            guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
+                throw OpError.invalid("auto_pad '\(autoPad)' is not NOTSET, SAME_UPPER, SAME_LOWER or VALID")
+            }
+            dilations = ctx.ints("dilations") ?? [Int](repeating: 1, count: rank)
+            strides = ctx.ints("strides") ?? [Int](repeating: 1, count: rank)
+            group = ctx.int("group", default: 1)
+            kernelShape = ctx.ints("kernel_shape")
+            pads = ctx.ints("pads")
+            guard dilations.count == rank, dilations.allSatisfy({ $0 >= 1 }) else {
+                throw OpError.invalid("dilations \(dilations) must be \(rank) values >= 1")
+            }
+            guard strides.count == rank, strides.allSatisfy({ $0 >= 1 }) else {
+                throw OpError.invalid("strides \(strides) must be \(rank) values >= 1")
+            }
+            guard group >= 1 else { throw OpError.invalid("group \(group) must be >= 1") }
+            if let p = pads, p.count != 2 * rank {
+                throw OpError.invalid("pads \(p) must have \(2 * rank) values")
+            }
+            if let k = kernelShape, k.count != rank {
+                throw OpError.invalid("kernel_shape \(k) must have \(rank) values")
+            }
+        }
+    }
+
+    /// The geometry of `Conv` (and ConvInteger/QLinearConv) for input `x` `[N, C, D...]`
+    /// and weights `w` `[M, C/group, K...]`.
+    static func convGeometry(_ ctx: KernelContext, x: [Int], w: [Int]) throws -> ConvGeometry {
+        guard x.count >= 3 else { throw OpError.invalid("input X must have rank >= 3, got \(Shape(x))") }
+        let rank = x.count - 2
+        guard rank <= 3 else { throw OpError.unsupported("convolution over \(rank) spatial dims (at most 3)") }
+        guard w.count == x.count else { throw OpError.invalid("weights W \(Shape(w)) must have the rank of X \(Shape(x))") }
+        let a = try Attributes(ctx, rank: rank)
+        let kernel = Array(w[2...])
+        if let k = a.kernelShape, k != kernel {
+            throw OpError.invalid("kernel_shape \(k) differs from the weights' spatial dims \(kernel)")
+        }
+        guard x[1] == w[1] * a.group, w[0] % a.group == 0 else {
+            throw OpError.invalid("X \(Shape(x)) and W \(Shape(w)) do not fit group \(a.group) (need C = W[1]*group, M divisible by group)")
+        }
+        let pads = a.pads ?? [Int](repeating: 0, count: 2 * rank)
+        guard pads.allSatisfy({ $0 >= 0 }) else { throw OpError.invalid("pads \(pads) must be >= 0") }
+        var head = [Int](repeating: 0, count: rank), out = head
+        for i in 0..<rank {
+            let size = x[i + 2], s = a.strides[i]
+            let effective = (kernel[i] - 1) * a.dilations[i] + 1
+            switch a.autoPad {
+            case "SAME_UPPER", "SAME_LOWER":
+                out[i] = (size + s - 1) / s
+                let needed = max(0, (out[i] - 1) * s + effective - size)
+                head[i] = a.autoPad == "SAME_LOWER" ? (needed + 1) / 2 : needed / 2
+            case "VALID":
+                out[i] = size >= effective ? (size - effective) / s + 1 : 0
+            default:
+                head[i] = pads[i]
+                let padded = size + pads[i] + pads[i + rank]
+                out[i] = padded >= effective ? (padded - effective) / s + 1 : 0
+            }
+            guard out[i] >= 1 || size == 0 else {
+                throw OpError.invalid("kernel \(kernel) (dilations \(a.dilations)) is larger than the padded input \(Shape(x))")
+            }
+        }
+        return ConvGeometry(spatialRank: rank, batch: x[0], inChannels: x[1], outChannels: w[0], group: a.group,
+                            input: Array(x[2...]), output: out, kernel: kernel, stride: a.strides,
+                            dilation: a.dilations, padHead: head)
+    }
+
+    /// The output dims `[N, M, D'...]` of a geometry.
+    static func outputDims(_ g: ConvGeometry) -> [Int] {
+        [g.batch, g.outChannels] + Array(g.output.suffix(g.spatialRank))
+    }
+
+    // MARK: Conv
+
+    static func conv(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), w = try ctx.tensor(1), b = ctx.optionalTensor(2)
+        guard w.dtype == x.dtype else { throw OpError.invalid("W is \(w.dtype) but X is \(x.dtype)") }
+        let g = try convGeometry(ctx, x: x.dims, w: w.dims)
+        if let b {
+            guard b.dtype == x.dtype, b.elementCount == g.outChannels else {
+                throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be \(x.dtype)[\(g.outChannels)]")
+            }
+        }
+        let dims = outputDims(g)
+        switch x.dtype {
+        case .float32:
+            return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads)
+        case .float64:
+            return try floatConv(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
+        case .float16:
+            let out = try floatConv(Float.self, g, x.widened(), w.widened(), b?.widened(), dims: dims, threads: ctx.threads)
+            return out.narrowedToFloat16()
+        default:
+            throw OpError.unsupported("Conv on \(x.dtype) (float16, float32, float64 are supported)")
+        }
+    }
+
+    static func floatConv<T: MatMulElement & BinaryFloatingPoint>(_: T.Type, _ g: ConvGeometry, _ x: Tensor, _ w: Tensor,
+                                                                  _ b: Tensor?, dims: [Int], threads: Int) throws -> Tensor {
+        // Every output element is written (bias or product with beta 0).
+        Tensor.makeUninitialized(T.self, dims: dims) { y in
+            x.withElements(T.self) { xs in
+                withOptionalElements(b, T.self) { bs in
+                    guard let py = y.baseAddress else { return }
+                    guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
+                        // No input channels: the output is the bias.
+                        fillBias(py, bs?.baseAddress, g: g)
+                        return
+                    }
+                    if g.inChannels == g.group && g.group > 1 && g.spatialRank <= 2 {
+                        w.withElements(T.self) { ws in
+                            guard let pw = ws.baseAddress else { return }
+                            if T.self == Float.self {
+                                DepthwiseConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
+                                                  w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
+                                                  bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                  y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads)
+                            } else {
+                                depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
+                            }
+                        }
+                    } else {
+                        // The weights only reach BLAS: no aligned copy of mapped weights.
+                        w.withBLASPointer(T.self) { pw in
+                            if let pw { convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y = conv(x, w) + bias` through im2col and a matrix product per (image, group,
+    /// column tile). `y` is `[N, M, outPlane]`, overwritten.
+    static func convolve<T: MatMulElement>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
+                                           bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int) {
+        let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
+        let kc = cinG * g.kernelSize
+        let plane = g.outPlane, inPlane = g.inPlane
+        guard g.batch > 0, moutG > 0, plane > 0 else { return }
+        if kc == 0 {
+            fillBias(y, bias, g: g)
+            return
+        }
+        let pointwise = g.isPointwise
+        // Column tiles: the col buffer of one tile stays near 1 MB.
+        let elementBytes = MemoryLayout<T>.stride
+        var tile = plane
+        let budget = ConvTuning.colBytes, minTile = ConvTuning.minTile
+        if !pointwise && kc * plane * elementBytes > budget {
+            tile = min(plane, max(minTile, budget / (kc * elementBytes)))
+        }
+        let images = g.batch * g.group
+        let workers = GEMM.threadsWorth(flops: images * moutG * kc * plane, threads: threads)
+        if workers > 1 {
+            let wanted = (workers + images - 1) / images
+            if (plane + tile - 1) / tile < wanted && plane / wanted >= 64 {
+                tile = (plane + wanted - 1) / wanted
+            }
+        }
+        let tiles = (plane + tile - 1) / tile
+        let items = images * tiles
+        if T.usesBLAS { GEMM.setBLASThreads(1) }
+
+        /// One (image, group, tile): im2col, bias, product. `rows` limits the output channels.
+        func run(_ item: Int, _ buffer: UnsafeMutablePointer<T>?, rows: Range<Int>, fill: Bool) {
+            let t = item % tiles, ig = item / tiles
+            let n = ig / g.group, grp = ig % g.group
+            let xg = x + (n * g.inChannels + grp * cinG) * inPlane
+            let yg = y + (n * g.outChannels + grp * moutG) * plane
+            let c0 = t * tile, len = min(tile, plane - c0)
+            let bmat: UnsafePointer<T>, ldb: Int
+            if let buffer {
+                if fill { g.im2col(xg, channels: cinG, columns: c0..<(c0 + len), into: buffer, ld: len, zero: T.zero) }
+                bmat = UnsafePointer(buffer)
+                ldb = len
+            } else {
+                bmat = xg + c0
+                ldb = inPlane
+            }
+            if let bias {
+                for m in rows { (yg + m * plane + c0).update(repeating: bias[grp * moutG + m], count: len) }
+            }
+            T.product(m: rows.count, n: len, k: kc, a: w + (grp * moutG + rows.lowerBound) * kc, lda: kc, b: bmat, ldb: ldb,
+                      c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil)
+        }
+
+        if items >= workers {
+            parallelFor(items, threads: workers) { range in
+                let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
+                defer { buffer?.deallocate() }
+                for item in range { run(item, buffer, rows: 0..<moutG, fill: true) }
+            }
+        } else {
+            // Fewer tiles than threads (small images): split each product's output channels.
+            let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
+            defer { buffer?.deallocate() }
+            for item in 0..<items {
+                if let buffer {
+                    let t = item % tiles, ig = item / tiles
+                    let xg = x + ((ig / g.group) * g.inChannels + (ig % g.group) * cinG) * inPlane
+                    let c0 = t * tile
+                    g.im2col(xg, channels: cinG, columns: c0..<min(plane, c0 + tile), into: buffer,
+                             ld: min(tile, plane - c0), zero: T.zero)
+                }
+                parallelFor(moutG, threads: min(workers, max(1, moutG / 4))) { rows in
+                    run(item, buffer, rows: rows, fill: false)
+                }
+            }
+        }
+    }
+
+    static func fillBias<T>(_ y: UnsafeMutablePointer<T>, _ bias: UnsafePointer<T>?, g: ConvGeometry) where T: Numeric {
+        let plane = g.outPlane
+        for n in 0..<g.batch {
+            for m in 0..<g.outChannels {
+                (y + (n * g.outChannels + m) * plane).update(repeating: bias?[m] ?? 0, count: plane)
+            }
+        }
+    }
+
+    /// Direct convolution for one input channel per group (depthwise, any channel
+    /// multiplier), 1-D or 2-D: each output plane accumulates its kernel taps row by row.
+    static func depthwise<T: BinaryFloatingPoint>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
+                                                  bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int) {
+        let (IH, IW) = (g.input[1], g.input[2])
+        let (OH, OW) = (g.output[1], g.output[2])
+        let (KH, KW) = (g.kernel[1], g.kernel[2])
+        let (sh, sw) = (g.stride[1], g.stride[2])
+        let (dh, dw) = (g.dilation[1], g.dilation[2])
+        let (ph, pw) = (g.padHead[1], g.padHead[2])
+        let M = g.outChannels, C = g.inChannels
+        let multiplier = M / g.group
+        let inPlane = g.inPlane, plane = g.outPlane, taps = KH * KW
+        let planes = g.batch * M
+        let workers = GEMM.threadsWorth(flops: planes * plane * taps * 4, threads: threads)
+        parallelFor(planes, threads: workers) { range in
+            for p in range {
+                let n = p / M, m = p % M
+                let xp = x + (n * C + m / multiplier) * inPlane
+                let wp = w + m * taps
+                let yp = y + p * plane
+                yp.update(repeating: bias?[m] ?? 0, count: plane)
+                for oh in 0..<OH {
+                    let yrow = yp + oh * OW
+                    for kh in 0..<KH {
+                        let ih = oh * sh - ph + kh * dh
+                        if ih < 0 || ih >= IH { continue }
+                        let xrow = xp + ih * IW
+                        for kw in 0..<KW {
+                            let wv = wp[kh * KW + kw]
+                            let off = kw * dw - pw
+                            let lo = off >= 0 ? 0 : (-off + sw - 1) / sw
+                            let hi = IW - 1 - off < 0 ? -1 : min(OW - 1, (IW - 1 - off) / sw)
+                            if hi < lo { continue }
+                            if sw == 1 {
+                                let src = xrow + off
+                                for ow in lo...hi { yrow[ow] += wv * src[ow] }
+                            } else {
+                                for ow in lo...hi { yrow[ow] += wv * xrow[ow * sw + off] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: ConvTranspose
+
+    /// The geometry of ConvTranspose for `x` `[N, C, D...]` and `w` `[C, M/group, K...]`:
+    /// `input` is the image, `output` the result, as ONNX (and onnxruntime) compute it.
+    static func transposeGeometry(_ ctx: KernelContext, x: [Int], w: [Int]) throws -> ConvGeometry {
+        guard x.count >= 3 else { throw OpError.invalid("input X must have rank >= 3, got \(Shape(x))") }
+        let rank = x.count - 2
+        guard rank <= 3 else { throw OpError.unsupported("ConvTranspose over \(rank) spatial dims (at most 3)") }
+        guard w.count == x.count else { throw OpError.invalid("weights W \(Shape(w)) must have the rank of X \(Shape(x))") }
+        let a = try Attributes(ctx, rank: rank)
+        let kernel = Array(w[2...])
+        if let k = a.kernelShape, k != kernel {
+            throw OpError.invalid("kernel_shape \(k) differs from the weights' spatial dims \(kernel)")
+        }
+        guard x[1] == w[0], x[1] % a.group == 0 else {
+            throw OpError.invalid("X \(Shape(x)) and W \(Shape(w)) do not fit group \(a.group) (need C = W[0], divisible by group)")
+        }
+        let outputPadding = ctx.ints("output_padding") ?? [Int](repeating: 0, count: rank)
+        guard outputPadding.count == rank else {
+            throw OpError.invalid("output_padding \(outputPadding) must have \(rank) values")
+        }
+        var requested: [Int]? = nil
+        if let s = ctx.ints("output_shape") {
+            guard s.count == rank || s.count == rank + 2 else {
+                throw OpError.invalid("output_shape \(s) must have \(rank) (or \(rank + 2)) values")
+            }
+            requested = Array(s.suffix(rank))
+        }
+        let pads = a.pads ?? [Int](repeating: 0, count: 2 * rank)
+        var head = [Int](repeating: 0, count: rank), out = head
+        for i in 0..<rank {
+            let size = x[i + 2], s = a.strides[i]
+            let natural = s * (size - 1) + outputPadding[i] + (kernel[i] - 1) * a.dilations[i] + 1
+            if requested != nil || a.autoPad == "SAME_UPPER" || a.autoPad == "SAME_LOWER" {
+                out[i] = requested?[i] ?? size * s
+                let total = max(0, natural - out[i])
+                head[i] = a.autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+            } else if a.autoPad == "VALID" {
+                out[i] = natural
+            } else {
+                head[i] = pads[i]
+                out[i] = natural - pads[i] - pads[i + rank]
+            }
+            guard out[i] >= 0 else {
+                throw OpError.invalid("ConvTranspose output size \(out[i]) along spatial dim \(i) is negative (pads \(pads))")
+            }
+        }
+        return ConvGeometry(spatialRank: rank, batch: x[0], inChannels: x[1], outChannels: w[1] * a.group, group: a.group,
+                            input: Array(x[2...]), output: out, kernel: kernel, stride: a.strides,
+                            dilation: a.dilations, padHead: head)
+    }
+
+    static func convTranspose(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), w = try ctx.tensor(1), b = ctx.optionalTensor(2)
+        guard w.dtype == x.dtype else { throw OpError.invalid("W is \(w.dtype) but X is \(x.dtype)") }
+        let g = try transposeGeometry(ctx, x: x.dims, w: w.dims)
+        if let b {
+            guard b.dtype == x.dtype, b.elementCount == g.outChannels else {
+                throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be \(x.dtype)[\(g.outChannels)]")
+            }
+        }
+        let dims = outputDims(g)
+        switch x.dtype {
+        case .float32:
+            return floatConvTranspose(Float.self, g, x, w, b, dims: dims, threads: ctx.threads)
+        case .float64:
+            return floatConvTranspose(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
+        case .float16:
+            return floatConvTranspose(Float.self, g, try x.widened(), try w.widened(), try b?.widened(), dims: dims,
+                                      threads: ctx.threads).narrowedToFloat16()
+        default:
+            throw OpError.unsupported("ConvTranspose on \(x.dtype) (float16, float32, float64 are supported)")
+        }
+    }
+
+    /// Per (image, group): `col = W_g^T x X_g` (rows: output channel x kernel tap, columns:
+    /// input positions), then col2im adds each entry into the output element it reaches.
+    static func floatConvTranspose<T: MatMulElement & BinaryFloatingPoint>(_: T.Type, _ g: ConvGeometry, _ x: Tensor,
+                                                                           _ w: Tensor, _ b: Tensor?, dims: [Int],
+                                                                           threads: Int) -> Tensor {
+        let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
+        let taps = g.kernelSize, rows = moutG * taps
+        let inPlane = g.inPlane, plane = g.outPlane
+        // Kernel == stride, no dilation or padding: each output element gets exactly one
+        // tap, written directly (no zero fill, no accumulation).
+        let direct = g.kernel == g.stride && g.dilation == [1, 1, 1] && g.padHead == [0, 0, 0]
+            && (0..<3).allSatisfy { g.output[$0] == g.input[$0] * g.stride[$0] }
+        return Tensor.makeUninitialized(T.self, dims: dims) { y in
+            x.withElements(T.self) { xs in
+                w.withElements(T.self) { ws in
+                    withOptionalElements(b, T.self) { bs in
+                        guard let py = y.baseAddress else { return }
+                        guard let px = xs.baseAddress, let pw = ws.baseAddress, rows > 0, inPlane > 0, cinG > 0 else {
+                            fillBias(py, bs?.baseAddress, g: g)
+                            return
+                        }
+                        if !direct { fillBias(py, bs?.baseAddress, g: g) }
+                        // W_g is [cinG, rows]; its transpose [rows, cinG] makes the product row-splittable.
+                        let wt = UnsafeMutablePointer<T>.allocate(capacity: g.group * rows * cinG)
+                        defer { wt.deallocate() }
+                        for grp in 0..<g.group {
+                            let src = pw + grp * cinG * rows, dst = wt + grp * rows * cinG
+                            for c in 0..<cinG { for r in 0..<rows { dst[r * cinG + c] = src[c * rows + r] } }
+                        }
+                        let col = UnsafeMutablePointer<T>.allocate(capacity: rows * inPlane)
+                        defer { col.deallocate() }
+                        for n in 0..<g.batch {
+                            for grp in 0..<g.group {
+                                let xg = px + (n * g.inChannels + grp * cinG) * inPlane
+                                GEMM.rowSplitProduct(m: rows, n: inPlane, k: cinG, a: wt + grp * rows * cinG, lda: cinG,
+                                                     b: xg, ldb: inPlane, c: col, ldc: inPlane, threads: threads)
+                                let yg = py + (n * g.outChannels + grp * moutG) * plane
+                                let workers = GEMM.threadsWorth(flops: rows * inPlane * 8, threads: threads)
+                                parallelFor(moutG, threads: workers) { channels in
+                                    if direct {
+                                        for m in channels {
+                                            scatterNonOverlapping(g, col: col + m * taps * inPlane, bias: bs?[grp * moutG + m] ?? 0,
+                                                                  into: yg + m * plane)
+                                        }
+                                    } else {
+                                        g.col2im(col + channels.lowerBound * taps * inPlane, ld: inPlane,
+                                                 channels: channels.count, into: yg + channels.lowerBound * plane)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One output channel of a ConvTranspose whose kernel equals its stride (no dilation or
+    /// padding): `y[(i*K + k)] = col[k][i] + bias` per dim, every element written once.
+    static func scatterNonOverlapping<T: BinaryFloatingPoint>(_ g: ConvGeometry, col: UnsafePointer<T>, bias: T,
+                                                             into y: UnsafeMutablePointer<T>) {
+        let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (OH, OW) = (g.output[1], g.output[2])
+        let inPlane = g.inPlane
+        for kd in 0..<KD {
+            for kh in 0..<KH {
+                for id in 0..<ID {
+                    for ih in 0..<IH {
+                        let dst = y + ((id * KD + kd) * OH + ih * KH + kh) * OW
+                        let srcRow = (id * IH + ih) * IW
+                        if KW == 2 {
+                            let s0 = col + (kd * KH + kh) * 2 * inPlane + srcRow, s1 = s0 + inPlane
+                            for iw in 0..<IW {
+                                dst[2 * iw] = s0[iw] + bias
+                                dst[2 * iw + 1] = s1[iw] + bias
+                            }
+                        } else {
+                            for kw in 0..<KW {
+                                let src = col + ((kd * KH + kh) * KW + kw) * inPlane + srcRow
+                                for iw in 0..<IW { dst[iw * KW + kw] = src[iw] + bias }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Integer convolutions
+
+    /// ConvInteger: `int32(x - x_zero_point) (*) int32(w - w_zero_point)`.
+    static func convInteger(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), w = try ctx.tensor(1)
+        let g = try convGeometry(ctx, x: x.dims, w: w.dims)
+        let xs = try Quantized.int32(x, zeroPoint: ctx.optionalTensor(2), name: "x")
+        let ws = try Quantized.int32PerChannel(w, zeroPoint: ctx.optionalTensor(3), channels: g.outChannels, name: "w")
+        return integerConv(g, xs, ws, bias: nil, threads: ctx.threads)
+    }
+
+    static func integerConv(_ g: ConvGeometry, _ x: [Int32], _ w: [Int32], bias: [Int32]?, threads: Int) -> Tensor {
+        Tensor.make(Int32.self, dims: outputDims(g)) { y in
+            x.withUnsafeBufferPointer { xs in
+                w.withUnsafeBufferPointer { ws in
+                    guard let px = xs.baseAddress, let pw = ws.baseAddress, let py = y.baseAddress else { return }
+                    if let bias {
+                        bias.withUnsafeBufferPointer { convolve(g, x: px, w: pw, bias: $0.baseAddress, y: py, threads: threads) }
+                    } else {
+                        convolve(g, x: px, w: pw, bias: nil, y: py, threads: threads)
+                    }
+                }
+            }
+        }
+    }
+
+    /// QLinearConv: the integer convolution of the zero-point-shifted operands plus the
+    /// int32 bias, requantized with `x_scale * w_scale / y_scale` (float32), rounded half
+    /// to even and saturated to y's type.
+    static func qlinearConv(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), xScale = try ctx.tensor(1), xZero = ctx.optionalTensor(2)
+        let w = try ctx.tensor(3), wScale = try ctx.tensor(4), wZero = ctx.optionalTensor(5)
+        let yScale = try ctx.tensor(6), yZero = ctx.optionalTensor(7), b = ctx.optionalTensor(8)
+        let g = try convGeometry(ctx, x: x.dims, w: w.dims)
+        let xs = try Quantized.int32(x, zeroPoint: xZero, name: "x")
+        let ws = try Quantized.int32PerChannel(w, zeroPoint: wZero, channels: g.outChannels, name: "w")
+        var bias: [Int32]? = nil
+        if let b {
+            guard b.dtype == .int32, b.elementCount == g.outChannels else {
+                throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be int32[\(g.outChannels)]")
+            }
+            bias = b.elements(Int32.self)
+        }
+        let xScaleValue = try Quantized.scalar(xScale, name: "x_scale")
+        let yScaleValue = try Quantized.scalar(yScale, name: "y_scale")
+        let wScales = try Quantized.floats(wScale, name: "w_scale")
+        guard wScales.count == 1 || wScales.count == g.outChannels else {
+            throw OpError.invalid("w_scale has \(wScales.count) values; expected 1 or \(g.outChannels)")
+        }
+        let outType = yZero?.dtype ?? x.dtype
+        let acc = integerConv(g, xs, ws, bias: bias, threads: ctx.threads).elements(Int32.self)
+        let zero = try yZero.map { try Quantized.scalarInteger($0, name: "y_zero_point") } ?? 0
+        let plane = g.outPlane
+        let multipliers = (0..<g.outChannels).map { m in (xScaleValue * wScales[wScales.count == 1 ? 0 : m]) / yScaleValue }
+        let values = acc.indices.map { i -> Double in
+            let m = (i / plane) % g.outChannels
+            return Double(acc[i]) * Double(multipliers[m]) + Double(zero)
+        }
+        return try Quantized.saturate(values, to: outType, dims: outputDims(g))
+    }
+}
+
+/// Calls `body` with the elements of an optional tensor (nil when absent).
+func withOptionalElements<T: TensorElement, R>(_ t: Tensor?, _: T.Type, _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
+    guard let t else { return try body(nil) }
+    return try t.withElements(T.self) { try body($0) }
+}
+
+extension Tensor {
+    /// A float16 or float32 tensor as float32 (float32 returned as is).
+    func widened() throws -> Tensor {
+        switch dtype {
+        case .float32: return self
+        case .float16:
+            return withElements(Float16.self) { src in
+                Tensor.make(Float.self, dims: dims) { dst in
+                    for i in 0..<src.count { dst[i] = Float(src[i]) }
+                }
+            }
+        default: throw OpError.unsupported("expected a float16 or float32 tensor, got \(dtype)")
+        }
+    }
+
+    /// A float32 tensor rounded to float16 (round to nearest even, like NumPy's astype).
+    func narrowedToFloat16() -> Tensor {
+        withElements(Float.self) { src in
+            Tensor.make(Float16.self, dims: dims) { dst in
+                for i in 0..<src.count { dst[i] = Float16(src[i]) }
+            }
+        }
+    }
+}
+
+import Glibc
+enum ConvTuning {
+    static let colBytes: Int = { getenv("NN_COLBYTES").flatMap { Int(String(cString: $0)) } ?? (1 << 20) }()
+    static let minTile: Int = { getenv("NN_MINTILE").flatMap { Int(String(cString: $0)) } ?? 64 }()
 }

@@ -1,5 +1,6 @@
 import ModelIR
 import ModelOps
+import ModelONNX
 
 /// `fold-constants`: a node whose inputs are all constants becomes an initializer, computed
 /// by the interpreter's own kernel (one truth per op). Constant nodes become initializers;
@@ -25,7 +26,20 @@ public struct FoldConstants: GraphPass {
 
     public init() {}
 
+    /// Folds, then re-infers shapes (newly constant shape inputs make more shapes static,
+    /// which makes more `Shape` nodes foldable), until nothing changes.
     public func run(_ model: inout Model, _ context: inout PassContext) throws -> Int {
+        var total = 0
+        for _ in 0..<16 {
+            let folded = try foldOnce(&model, &context)
+            total += folded
+            guard folded > 0 else { break }
+            _ = ONNXChecker.inferShapes(&model)
+        }
+        return total
+    }
+
+    func foldOnce(_ model: inout Model, _ context: inout PassContext) throws -> Int {
         var g = model.graph
         var opsets: [String: Int] = [:]
         for o in model.opsetImports { opsets[o.domain == "ai.onnx" ? "" : o.domain] = Int(o.version) }

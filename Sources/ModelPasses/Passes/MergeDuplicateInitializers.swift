@@ -1,0 +1,52 @@
+import ModelIR
+
+/// `merge-duplicate-initializers`: initializers with the same dtype, dims and bytes become
+/// one (the first in file order); every reader reads it.
+///
+/// ```
+/// before:  %zero_a = initializer float32[64]   (all 0)
+///          %zero_b = initializer float32[64]   (all 0)
+///          %y = Add(%x, %zero_b) <- add
+/// after:   %y = Add(%x, %zero_a) <- add
+/// ```
+/// Graph inputs with defaults and values subgraphs read by name are left alone.
+public struct MergeDuplicateInitializers: GraphPass {
+    public let name = "merge-duplicate-initializers"
+    public let summary = "identical initializers -> one"
+
+    public init() {}
+
+    public func run(_ model: inout Model, _ context: inout PassContext) throws -> Int {
+        var g = model.graph
+        var firstByKey: [Key: [ValueID]] = [:]
+        var merged = 0
+        for id in g.initializers {
+            let v = g[value: id]
+            guard let t = v.initializer, !v.isGraphInput, !g.isGraphOutput(id), context.isReplaceable(id, in: g) else { continue }
+            let key = Key(t)
+            if let same = firstByKey[key]?.first(where: { g[value: $0].initializer!.isBitwiseEqual(to: t) }) {
+                g.replaceAllUses(of: id, with: same)
+                g.removeInitializer(of: id)
+                merged += 1
+            } else {
+                firstByKey[key, default: []].append(id)
+            }
+        }
+        model.graph = g
+        return merged
+    }
+
+    /// A cheap bucket key: dtype, dims, byte count and a hash of the bytes.
+    struct Key: Hashable {
+        let dtype: DType
+        let dims: [Int]
+        let hash: Int
+        init(_ t: Tensor) {
+            dtype = t.dtype
+            dims = t.dims
+            var h = Hasher()
+            if case .strings(let s) = t.storage { h.combine(s) } else { t.withUnsafeBytes { h.combine(bytes: $0) } }
+            hash = h.finalize()
+        }
+    }
+}
