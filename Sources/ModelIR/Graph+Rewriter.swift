@@ -201,6 +201,12 @@ extension Graph {
         return id
     }
 
+    /// Sets the annotation `key` of a node to `value` (nil removes it). Annotations are notes
+    /// for backends that the ONNX exporter does not write.
+    public mutating func setAnnotation(_ key: String, _ value: String?, of node: NodeID) {
+        nodes[Int(node.index)]!.annotations[key] = value
+    }
+
     /// Replaces the node's attributes.
     public mutating func setAttributes(_ attributes: [Attribute], of node: NodeID) {
         nodes[Int(node.index)]!.attributes = attributes

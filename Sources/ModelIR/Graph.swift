@@ -65,6 +65,10 @@ public struct Node: Sendable {
     /// its own name; rewrites that fuse or lower nodes carry the union of theirs.
     public var provenance: [String]
     public var docString: String
+    /// Notes for backends that are not ONNX attributes (`fused_activation=Relu` on a Conv).
+    /// The printer shows them; the ONNX exporter never writes them. Change them with
+    /// `Graph.setAnnotation(_:_:of:)`.
+    public var annotations: [String: String] = [:]
 
     /// The name to show a person: `name`, or for an unnamed node its first provenance
     /// entry (the importer's `OpType_index`).

@@ -6,7 +6,8 @@
 ///   %w = initializer float32[4,3,3,3]
 ///   %y = Conv(%x, %w) {pads=[1,1,1,1]} <- conv1
 /// ```
-/// Absent optional inputs print as `_`; subgraphs print indented under their node.
+/// Absent optional inputs print as `_`; subgraphs print indented under their node; node
+/// annotations (not ONNX attributes) print in brackets, sorted: `[fused_activation=Relu]`.
 /// Values print by name; a name that is not a plain identifier is quoted.
 public enum Printer {
     /// The whole graph, subgraphs included. `maxElements` limits how many elements of
@@ -54,6 +55,9 @@ public enum Printer {
         s += "\(op)(\(ins.joined(separator: ", ")))"
         let attrs = node.attributes.map { "\($0.name)=\(format($0.value))" }
         if !attrs.isEmpty { s += " {" + attrs.joined(separator: ", ") + "}" }
+        if !node.annotations.isEmpty {
+            s += " [" + node.annotations.sorted { $0.key < $1.key }.map { "\(ident($0.key))=\(ident($0.value))" }.joined(separator: ", ") + "]"
+        }
         if !node.provenance.isEmpty { s += " <- " + node.provenance.map(ident).joined(separator: ",") }
         return s
     }

@@ -71,6 +71,23 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// The same tensor with its bytes moved to an unlinked temporary file and mapped, when
+    /// it owns at least `threshold` bytes (see `MappedFile.spill`); otherwise itself. Falls
+    /// back to itself if the file cannot be written.
+    public func spilled(threshold: Int = 1 << 20) -> Tensor {
+        guard case .owned(let bytes) = storage, bytes.count >= threshold,
+              let file = try? bytes.withUnsafeBytes({ b throws(MappedFile.Failure) in try MappedFile.spill(b) }) else { return self }
+        var t = self
+        t.storage = .mapped(file, offset: 0, count: bytes.count)
+        return t
+    }
+
+    /// For a mapped tensor, gives back the memory its pages hold (see
+    /// `MappedFile.releasePages`); a no-op for owned storage.
+    public func releaseResidentPages() {
+        if case .mapped(let file, let offset, let count) = storage { file.releasePages(offset: offset, count: count) }
+    }
+
     /// Whether two tensors have the same dtype, dims and bytes (exact, bitwise).
     public func isBitwiseEqual(to other: Tensor) -> Bool {
         guard dtype == other.dtype, dims == other.dims else { return false }

@@ -7,6 +7,8 @@ import Glibc
 /// tensors' own storage, which the exporter keeps alive while packing.
 final class CArena {
     private var blocks: [UnsafeMutableRawPointer] = []
+    /// Arrays whose storage protobuf-c messages point into; retained until the arena dies.
+    private var borrowed: [[UInt8]] = []
 
     deinit { for b in blocks { free(b) } }
 
@@ -42,6 +44,16 @@ final class CArena {
         }
         p[utf8.count] = 0
         return p
+    }
+
+    /// A pointer to `bytes`' own storage for a protobuf-c `bytes` field, without copying.
+    /// The arena retains the array, and nothing mutates it while the arena lives, so its
+    /// heap storage neither moves nor is freed before the messages are packed.
+    func borrow(_ bytes: [UInt8]) -> (Int, UnsafeMutablePointer<UInt8>?) {
+        guard !bytes.isEmpty else { return (0, nil) }
+        borrowed.append(bytes)
+        let base = borrowed[borrowed.count - 1].withUnsafeBufferPointer { $0.baseAddress! }
+        return (bytes.count, UnsafeMutablePointer(mutating: base))
     }
 
     /// A copy of `bytes` for a protobuf-c `bytes` field.

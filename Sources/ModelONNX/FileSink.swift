@@ -1,3 +1,4 @@
+import ModelIR
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,9 @@ final class FileSink {
     private var used = 0
     private(set) var written = 0
     private(set) var failure: String?
+    /// Mapped files whose pages are given back once written (weights are streamed from the
+    /// input model's mapping; after the copy, keeping them resident only costs memory).
+    var releasing: [MappedFile] = []
 
     init(fd: Int32) {
         self.fd = fd
@@ -20,6 +24,7 @@ final class FileSink {
 
     func write(_ data: UnsafeRawPointer?, _ count: Int) {
         guard failure == nil, count > 0, let data else { return }
+        defer { release(data, count) }
         if count >= capacity {
             flush()
             writeAll(data, count)
@@ -29,6 +34,17 @@ final class FileSink {
         memcpy(buffer + used, data, count)
         used += count
         written += count
+    }
+
+    /// Gives back the pages of `data` when it lies in one of the `releasing` mappings (it
+    /// has been copied to the buffer or written by then).
+    private func release(_ data: UnsafeRawPointer, _ count: Int) {
+        guard count >= 1 << 16 else { return }
+        for file in releasing {
+            guard let base = file.bytes.baseAddress, data >= base, data + count <= base + file.bytes.count else { continue }
+            file.releasePages(offset: data - base, count: count)
+            return
+        }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) { write(bytes.baseAddress, bytes.count) }

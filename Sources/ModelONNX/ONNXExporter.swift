@@ -71,6 +71,7 @@ public enum ONNXExporter {
             let (tmp, fd) = try makeTemp(near: dataPath)
             temps.append(tmp)
             let sink = FileSink(fd: fd)
+            sink.releasing = mappedFiles(graph)
             for id in large {
                 let t = graph[value: id].initializer!
                 // Page-align big tensors so consumers can map them; 64 bytes otherwise.
@@ -98,6 +99,7 @@ public enum ONNXExporter {
         do { (tmp, fd) = try makeTemp(near: path) } catch { cleanup(); throw error }
         temps.append(tmp)
         let sink = FileSink(fd: fd)
+        sink.releasing = mappedFiles(graph)
         withExtendedLifetime(model) { pack(proto, into: sink) }
         sink.flush()
         let closed = close(fd)
@@ -113,6 +115,17 @@ public enum ONNXExporter {
                 throw .writeFailed(file: to, reason: reason)
             }
         }
+    }
+
+    /// The distinct mapped files the main graph's initializers borrow from.
+    static func mappedFiles(_ g: Graph) -> [MappedFile] {
+        var seen = Set<ObjectIdentifier>(), out: [MappedFile] = []
+        for id in g.initializers {
+            if case .mapped(let file, _, _)? = g[value: id].initializer?.storage, seen.insert(ObjectIdentifier(file)).inserted {
+                out.append(file)
+            }
+        }
+        return out
     }
 
     /// The model serialized in memory (no external data). `inlineLimit`: initializers of
@@ -368,7 +381,7 @@ struct ProtoBuilder {
             p.pointee.string_data = arena.array(items)
         case .owned(let bytes):
             p.pointee.has_raw_data = 1
-            let (len, data) = arena.binary(bytes)
+            let (len, data) = arena.borrow(bytes)
             p.pointee.raw_data = ProtobufCBinaryData(len: len, data: data)
         case .mapped(let file, let offset, let count):
             p.pointee.has_raw_data = 1

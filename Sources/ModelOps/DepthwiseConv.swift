@@ -1,10 +1,11 @@
 /// Direct float32 depthwise convolution (one input channel per group, any channel
 /// multiplier), 1-D or 2-D, any kernel, stride, dilation and padding.
 ///
-/// Each output row is split into the columns whose taps all lie inside the input row
-/// (computed 16 or 8 at a time with every tap accumulated in vector registers, so the output
-/// is written once) and the border columns (scalar, taps outside the input skipped). Rows
-/// whose taps fall partly in the vertical padding skip those kernel rows.
+/// Each input plane is first copied into a zero-padded buffer holding exactly the rows and
+/// columns the output reads (plus one column for the stride-2 loads), so the output loop has
+/// no bounds checks: output rows are computed 16 (then 8) columns at a time with every tap
+/// accumulated in vector registers and the output written once; the last block of a row
+/// overlaps the previous one instead of falling back to scalar code.
 enum DepthwiseConv {
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -16,10 +17,11 @@ enum DepthwiseConv {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
 
-    /// Lanes 0, 2, 4, ... of the 16 (or 32) floats at `p`: 8 (16) elements at stride 2.
+    /// Lanes 0, 2, 4, ... of the 16 floats at `p`: 8 elements at stride 2.
     @inline(__always)
     static func loadEven8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load16(p).evenHalf }
 
+    /// 16 elements at stride 2 (reads 32 floats).
     @inline(__always)
     static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
         SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
@@ -36,99 +38,98 @@ enum DepthwiseConv {
         let M = g.outChannels, C = g.inChannels
         let multiplier = M / g.group
         let inPlane = g.inPlane, plane = g.outPlane, taps = KH * KW
-        // Columns whose taps are all inside the row: owA ..< owB.
-        let owA = min(OW, (pw + sw - 1) / sw)
-        let last = IW - 1 + pw - (KW - 1) * dw
-        let owB = max(owA, last < 0 ? owA : min(OW, last / sw + 1))
-        // Vector blocks cover ow ..< ow + width with ow + width <= vectorEnd. At stride 2 a
-        // block reads one element past its last tap: that element must be in the row too.
-        let vectorEnd: Int
-        if sw == 1 {
-            vectorEnd = owB
-        } else if sw == 2 {
-            // (last column) * 2 - pw + (KW - 1) * dw + 1 <= IW - 1
-            let limit = IW - 2 + pw - (KW - 1) * dw
-            vectorEnd = limit < 0 ? owA : max(owA, min(owB, limit / 2 + 1))
-        } else {
-            vectorEnd = owA
-        }
+        guard OH > 0, OW > 0 else { return }
+        // The padded window: padded row r is input row r - ph, padded column q input column q - pw.
+        let PH = (OH - 1) * sh + (KH - 1) * dh + 1
+        let PW = (OW - 1) * sw + (KW - 1) * dw + 2
+        let vector = (sw == 1 || sw == 2) && OW >= 8
         let planes = g.batch * M
         let workers = GEMM.threadsWorth(flops: planes * plane * taps * 4, threads: threads)
         parallelFor(planes, threads: workers) { range in
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: PH * PW)
+            defer { padded.deallocate() }
+            var filledFrom = -1  // the input plane `padded` holds
             for p in range {
                 let m = p % M
-                let xp = x + ((p / M) * C + m / multiplier) * inPlane
+                let source = (p / M) * C + m / multiplier
+                if source != filledFrom {
+                    fill(padded, rows: PH, cols: PW, from: x + source * inPlane, IH: IH, IW: IW, top: ph, left: pw)
+                    filledFrom = source
+                }
                 let wp = w + m * taps
                 let yp = y + p * plane
                 let b = bias?[m] ?? 0
                 for oh in 0..<OH {
-                    let top = oh * sh - ph
-                    let khLo = top >= 0 ? 0 : min(KH, (-top + dh - 1) / dh)
-                    let khHi = top >= IH ? 0 : min(KH, (IH - top + dh - 1) / dh)
+                    let top = padded + oh * sh * PW
                     let yrow = yp + oh * OW
-                    if khHi <= khLo {
-                        yrow.update(repeating: b, count: OW)
+                    guard vector else {
+                        for ow in 0..<OW {
+                            var acc = b
+                            for kh in 0..<KH {
+                                let row = top + kh * dh * PW + ow * sw
+                                for kw in 0..<KW { acc += wp[kh * KW + kw] * row[kw * dw] }
+                            }
+                            yrow[ow] = acc
+                        }
                         continue
                     }
-                    // Border columns: scalar, taps outside the row skipped.
-                    func scalar(_ ow: Int) {
-                        var acc = b
-                        let left = ow * sw - pw
-                        for kh in khLo..<khHi {
-                            let row = xp + (top + kh * dh) * IW
-                            let wr = wp + kh * KW
-                            for kw in 0..<KW {
-                                let iw = left + kw * dw
-                                if iw >= 0 && iw < IW { acc += wr[kw] * row[iw] }
-                            }
-                        }
-                        yrow[ow] = acc
-                    }
-                    for ow in 0..<owA { scalar(ow) }
-                    var ow = owA
-                    if sw == 1 || sw == 2 {
-                        while ow + 16 <= vectorEnd {
+                    var ow = 0
+                    if OW >= 16 {
+                        while true {
+                            let start = min(ow, OW - 16)  // the last block overlaps the previous one
                             var acc = SIMD16<Float>(repeating: b)
-                            for kh in khLo..<khHi {
-                                let row = xp + (top + kh * dh) * IW + ow * sw - pw
+                            for kh in 0..<KH {
+                                let row = top + kh * dh * PW + start * sw
                                 let wr = wp + kh * KW
-                                for kw in 0..<KW {
-                                    let v = sw == 1 ? load16(row + kw * dw) : loadEven16(row + kw * dw)
-                                    acc += SIMD16(repeating: wr[kw]) * v
+                                if sw == 1 {
+                                    for kw in 0..<KW { acc += SIMD16(repeating: wr[kw]) * load16(row + kw * dw) }
+                                } else {
+                                    for kw in 0..<KW { acc += SIMD16(repeating: wr[kw]) * loadEven16(row + kw * dw) }
                                 }
                             }
-                            UnsafeMutableRawPointer(yrow + ow).storeBytes(of: acc, as: SIMD16<Float>.self)
-                            ow += 16
+                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD16<Float>.self)
+                            ow = start + 16
+                            if ow >= OW { break }
                         }
-                        while ow + 8 <= vectorEnd {
+                    } else {
+                        while true {
+                            let start = min(ow, OW - 8)
                             var acc = SIMD8<Float>(repeating: b)
-                            for kh in khLo..<khHi {
-                                let row = xp + (top + kh * dh) * IW + ow * sw - pw
+                            for kh in 0..<KH {
+                                let row = top + kh * dh * PW + start * sw
                                 let wr = wp + kh * KW
-                                for kw in 0..<KW {
-                                    let v = sw == 1 ? load8(row + kw * dw) : loadEven8(row + kw * dw)
-                                    acc += SIMD8(repeating: wr[kw]) * v
+                                if sw == 1 {
+                                    for kw in 0..<KW { acc += SIMD8(repeating: wr[kw]) * load8(row + kw * dw) }
+                                } else {
+                                    for kw in 0..<KW { acc += SIMD8(repeating: wr[kw]) * loadEven8(row + kw * dw) }
                                 }
                             }
-                            UnsafeMutableRawPointer(yrow + ow).storeBytes(of: acc, as: SIMD8<Float>.self)
-                            ow += 8
+                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD8<Float>.self)
+                            ow = start + 8
+                            if ow >= OW { break }
                         }
                     }
-                    // Interior columns left over: scalar without horizontal checks.
-                    while ow < owB {
-                        var acc = b
-                        let left = ow * sw - pw
-                        for kh in khLo..<khHi {
-                            let row = xp + (top + kh * dh) * IW + left
-                            let wr = wp + kh * KW
-                            for kw in 0..<KW { acc += wr[kw] * row[kw * dw] }
-                        }
-                        yrow[ow] = acc
-                        ow += 1
-                    }
-                    for ow in owB..<OW { scalar(ow) }
                 }
             }
+        }
+    }
+
+    /// Copies the input plane into the `rows x cols` padded window (zeros outside the input).
+    static func fill(_ padded: UnsafeMutablePointer<Float>, rows: Int, cols: Int, from x: UnsafePointer<Float>,
+                     IH: Int, IW: Int, top: Int, left: Int) {
+        // Input columns that land in the window: q = iw + left in [0, cols).
+        let iw0 = max(0, -left), iw1 = min(IW, cols - left)
+        for r in 0..<rows {
+            let dst = padded + r * cols
+            let ih = r - top
+            guard ih >= 0 && ih < IH && iw1 > iw0 else {
+                dst.update(repeating: 0, count: cols)
+                continue
+            }
+            let q0 = iw0 + left, q1 = iw1 + left
+            if q0 > 0 { dst.update(repeating: 0, count: q0) }
+            (dst + q0).update(from: x + ih * IW + iw0, count: q1 - q0)
+            if q1 < cols { (dst + q1).update(repeating: 0, count: cols - q1) }
         }
     }
 }

@@ -29,6 +29,12 @@ public struct PassContext {
     }
 
     public mutating func note(_ text: String) { notes.append(text) }
+
+    /// Lines a pass wants a person to see after it ran (a summary, not a log): the pass
+    /// manager copies them into the pass's `PassRecord.remarks`; `modelconv optimize` prints them.
+    public private(set) var remarks: [String] = []
+
+    public mutating func remark(_ text: String) { remarks.append(text) }
 }
 
 /// A rewrite of a model. One pass per file in Passes/, named after its effect.

@@ -10,6 +10,8 @@ public struct PassRecord: Codable, Sendable {
     public var nodesAfter: Int
     public var rewrites: Int
     public var seconds: Double
+    /// The pass's summary lines (`PassContext.remark`), e.g. which transposes remain and why.
+    public var remarks: [String] = []
 }
 
 /// Runs pipelines: ordered lists of pass names.
@@ -42,6 +44,7 @@ public struct PassManager {
         let clock = ContinuousClock()
         for pass in passes {
             let before = model.graph.nodeCount
+            let remarksBefore = context.remarks.count
             context.subgraphReads = model.graph.namesReadBySubgraphs
             let start = clock.now
             let rewrites: Int
@@ -51,7 +54,8 @@ public struct PassManager {
             let d = clock.now - start
             records.append(PassRecord(pass: pass.name, nodesBefore: before, nodesAfter: model.graph.nodeCount,
                                       rewrites: rewrites,
-                                      seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+                                      seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
+                                      remarks: Array(context.remarks[remarksBefore...])))
             if verifyEach, let problem = Verifier.verify(model.graph).first {
                 throw .verificationFailed(pass: pass.name, problem: problem.description)
             }

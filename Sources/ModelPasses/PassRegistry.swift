@@ -14,6 +14,16 @@ public enum PassRegistry {
         MergeDuplicateInitializers(),
         EliminateCommonSubexpressions(),
         MergeTransposes(),
+        FuseHardSwish(),
+        FuseGelu(),
+        FuseLayerNorm(),
+        FuseActivation(),
+        FusePadConv(),
+        MergeReshapes(),
+        FuseConvTransposeAdd(),
+        FuseConvTransposeBatchNorm(),
+        FuseGemmBatchNorm(),
+        ConvertLayoutNHWC(),
     ]
 
     public static func pass(named name: String) -> (any GraphPass)? {

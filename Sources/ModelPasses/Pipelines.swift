@@ -15,8 +15,16 @@ public enum Pipelines {
         "merge-duplicate-initializers", // before CSE: equal constants make equal nodes
         "eliminate-common-subexpressions",
         "merge-transposes",
-        "eliminate-noop",          // again: merged transposes may have become the identity
+        "merge-reshapes",          // after fold-constants: needs constant shapes and axes
+        "eliminate-noop",          // again: merged transposes and reshapes may have become the identity
+        "fuse-pad-conv",           // after eliminate-noop: all-zero Pads are gone; needs constant pads
+        "fuse-hardswish",          // activation patterns: after fold-constants (needs constant operands) and
+        "fuse-gelu",               // infer-shapes (a scalar must not broadcast x to a larger rank; LayerNorm
+        "fuse-layernorm",          // needs x's static last dim); each is a no-op below its op's opset
         "fuse-conv-batchnorm",     // after fold-constants: needs static BN parameters
+        "fuse-convtranspose-add",  // before fuse-convtranspose-batchnorm: a bias Add between them blocks it
+        "fuse-convtranspose-batchnorm", // after fold-constants: needs static BN parameters
+        "fuse-gemm-batchnorm",     // before fuse-matmul-add: takes MatMul+BN into one Gemm first
         "fuse-conv-mul",           // after fuse-conv-batchnorm: a BN already folded leaves a plain Conv
         "fuse-conv-add",
         "fuse-matmul-add",         // after infer-shapes: needs A's rank
@@ -24,10 +32,24 @@ public enum Pipelines {
     ]
 
     /// Everything, including rewrites that change the op set an accelerator sees.
-    public static let aggressive: [String] = Pipelines.default
+    public static let aggressive: [String] = {
+        var passes = Pipelines.default
+        // Last before the final eliminate-dead-code: the annotation describes the final Conv/Gemm ->
+        // activation pairs (after the Conv fusions and fuse-hardswish); a later rewrite could make it stale.
+        passes.insert("fuse-activation", at: passes.lastIndex(of: "eliminate-dead-code") ?? passes.count)
+        return passes
+    }()
+
+    /// `default`, then channels-last for targets that want NHWC (opt-in: adds transposes).
+    public static let nhwc: [String] = Pipelines.default + [
+        "convert-layout-nhwc",     // after the fusions: BN/Mul/Add already folded into Conv leave fewer ops to wrap
+        "merge-transposes",        // after convert-layout-nhwc: composes its transposes with the source model's
+        "eliminate-noop",          // then: composed transposes that became the identity
+        "eliminate-dead-code",
+    ]
 
     public static let all: [(name: String, passes: [String])] = [
-        ("none", []), ("cleanup", cleanup), ("default", `default`), ("aggressive", aggressive),
+        ("none", []), ("cleanup", cleanup), ("default", `default`), ("aggressive", aggressive), ("nhwc", nhwc),
     ]
 
     public static func named(_ name: String) throws(PassError) -> [String] {

@@ -23,8 +23,9 @@ struct Optimize: ParsableCommand {
             var options = ONNXExportOptions()
             if externalData { options.externalData = .always }
             try ONNXExporter.write(m, to: output, options: options)
-            for r in records where r.rewrites > 0 {
-                print("  \(r.pass): \(r.nodesBefore) -> \(r.nodesAfter) nodes, \(r.rewrites) rewrites")
+            for r in records {
+                if r.rewrites > 0 { print("  \(r.pass): \(r.nodesBefore) -> \(r.nodesAfter) nodes, \(r.rewrites) rewrites") }
+                for line in r.remarks { print("    \(line)") }
             }
             print("\(model) -> \(output): \(before) -> \(m.graph.nodeCount) nodes")
             return 0

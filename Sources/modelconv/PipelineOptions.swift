@@ -5,7 +5,7 @@ import ModelPasses
 
 /// The pass-pipeline options `optimize` and `convert` share.
 struct PipelineOptions: ParsableArguments {
-    @Option(help: "Pipeline preset: none, cleanup, default, aggressive.") var pipeline: String = "default"
+    @Option(help: "Pipeline preset: none, cleanup, default, aggressive, nhwc.") var pipeline: String = "default"
     @Option(help: "Run exactly these passes, comma-separated, instead of a preset.") var passes: String?
     @Option(help: "Leave this pass out (repeatable).") var disable: [String] = []
     @Option(name: .customLong("print-ir-after"), help: "Print the IR after this pass (repeatable).") var printIRAfter: [String] = []

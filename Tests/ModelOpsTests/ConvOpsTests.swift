@@ -157,6 +157,8 @@ struct ConvOpsTests {
         try checkConv(Case(x: [1, 5, 12, 19], w: [5, 1, 3, 3], group: 5, strides: [3, 3], pads: [1, 1, 1, 1], bias: false))
         try checkConv(Case(x: [1, 4, 60], w: [4, 1, 7], group: 4, pads: [3, 3]))
         try checkConv(Case(x: [1, 2, 4, 4], w: [2, 1, 5, 5], group: 2, pads: [2, 2, 2, 2]))
+        try checkConv(Case(x: [1, 3, 10, 12], w: [3, 1, 3, 3], group: 3, pads: [1, 1, 1, 1]))
+        try checkConv(Case(x: [1, 3, 10, 27], w: [3, 1, 3, 3], group: 3, strides: [2, 2], pads: [1, 1, 1, 1]))
     }
 
     /// ConvTranspose through the kernel against `referenceConvTranspose`, explicit pads.

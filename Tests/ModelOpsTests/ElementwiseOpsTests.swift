@@ -229,7 +229,7 @@ struct ElementwiseOpsTests {
     }
 
     /// The vectorizable Float exp and tanh against libm in Double (the oracle), over a dense
-    /// sweep: exp within 2 ulp (relative 2.4e-7) where the result is normal, tanh within 3e-7
+    /// sweep: exp within 2 ulp (relative 2.4e-7) where the result is normal, tanh within 4e-7 (3 ulp)
     /// relative or 1e-9 absolute; and the special values.
     @Test func fastExpAndTanhAccuracy() {
         var worstExp = 0.0, worstTanh = 0.0
@@ -248,7 +248,7 @@ struct ElementwiseOpsTests {
             x += 0.0000731
         }
         #expect(worstExp < 2.4e-7, "exp relative error \(worstExp)")
-        #expect(worstTanh < 3e-7, "tanh relative error \(worstTanh)")
+        #expect(worstTanh < 4e-7, "tanh relative error \(worstTanh)")
         #expect(fastExp(.infinity) == .infinity && fastExp(100) == .infinity && fastExp(-.infinity) == 0 && fastExp(.nan).isNaN)
         #expect(fastExp(-100) > 0 && abs(Double(fastExp(-100)) - Foundation.exp(-100.0)) <= 1.5e-45)
         #expect(fastTanh(.infinity) == 1 && fastTanh(-.infinity) == -1 && fastTanh(.nan).isNaN && fastTanh(1e-6) == 1e-6)

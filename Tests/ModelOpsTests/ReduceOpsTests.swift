@@ -26,6 +26,10 @@ struct ReduceOpsTests {
         #expect(ls.dims == [2, 1, 4])
         #expect(mathClose(floats(ls), [3.0445225, 2.8903718, 2.7080503, 2.6390574, 3.0445225, 3.1780539, 3.295837, 3.4011974]))
         #expect(throws: OpError.self) { try runMathOp("ReduceSum", opset: 13, [x, axes([3])]) }
+        #expect(throws: OpError.self) { try runMathOp("ReduceSum", opset: 13, [Tensor.scalar(Float(3)), axes([0])]) }
+        // A 0-d input reduces over no axes: ref("ReduceSum", [f32 3.0], opset 13) -> 3.0, shape ()
+        let scalar = try runMathOp("ReduceSum", opset: 13, [Tensor.scalar(Float(3))])[0]
+        #expect(scalar.dims == [] && floats(scalar) == [3])
     }
 
     @Test func noopWithEmptyAxesStillAppliesTheElementwisePart() throws {
@@ -55,6 +59,22 @@ struct ReduceOpsTests {
         let pairs = Tensor.of([Float(-9.5), -8.5, -5.5, -4.5, -1.5, -0.5, 2.5, 3.5, 6.5, 7.5, 10.5, 11.5], dims: [2, 3, 2])
         let p = try runMathOp("ReduceProd", opset: 18, [pairs, axes([-1])])[0]
         #expect(p.dims == [2, 3, 1] && floats(p) == [80.75, 24.75, 0.75, 8.75, 48.75, 120.75])
+    }
+
+    /// Long rows take the eight-accumulator path; L1/L2/SumSquare merge partial sums of
+    /// transformed elements. Oracle: the same sums in Double, computed here.
+    @Test func longRowsMergePartialAccumulations() throws {
+        let row = (0..<37).map { Float(($0 * 13) % 17) - 8.5 }
+        let t = Tensor.of(row + row.map { -$0 * 2 }, dims: [2, 37])
+        let l1 = [row.reduce(0.0) { $0 + Double(abs($1)) }, row.reduce(0.0) { $0 + Double(abs($1 * 2)) }]
+        let ss = [row.reduce(0.0) { $0 + Double($1 * $1) }, row.reduce(0.0) { $0 + Double(4 * $1 * $1) }]
+        let keep0 = [Attribute("keepdims", .int(0))]
+        #expect(mathClose(floats(try runMathOp("ReduceL1", [t, axes([1])], keep0)[0]), l1.map(Float.init)))
+        #expect(mathClose(floats(try runMathOp("ReduceSumSquare", [t, axes([1])], keep0)[0]), ss.map(Float.init)))
+        #expect(mathClose(floats(try runMathOp("ReduceL2", [t, axes([1])], keep0)[0]), ss.map { Float($0.squareRoot()) }))
+        #expect(floats(try runMathOp("ReduceMax", [t, axes([1])], keep0)[0]) == [row.max()!, row.map { -$0 * 2 }.max()!])
+        let ints = Tensor.of((0..<40).map { Int32($0 - 20) }, dims: [40])
+        #expect(try runMathOp("ReduceL1", [ints, axes([0])], keep0)[0].elements(Int32.self) == [400])
     }
 
     @Test func logSumExpIsStable() throws {
@@ -137,6 +157,51 @@ struct ReduceOpsTests {
         let top = try runMathOp("TopK", opset: 11, [long, Tensor.of([Int64(5)])], outputs: 2)
         #expect(floats(top[0]) == [999, 998, 997, 996, 995])
         #expect(throws: OpError.self) { try runMathOp("TopK", opset: 11, [v, Tensor.of([Int64(7)])], outputs: 2) }
+    }
+}
+
+extension ReduceOpsTests {
+    /// s = np.arange(24, dtype=np.float32).reshape(2,3,4)/10 - 1; t = int64 [[0,2,1,1],[2,-1,0,1]]
+    var scores: Tensor { Tensor.of((0..<24).map { Float($0) / 10 - 1 }, dims: [2, 3, 4]) }
+    var labels: Tensor { Tensor.of([Int64(0), 2, 1, 1, 2, -1, 0, 1], dims: [2, 4]) }
+
+    @Test func negativeLogLikelihoodLoss() throws {
+        // ref("NegativeLogLikelihoodLoss", [s, t, f32 [0.5,1,2]], reduction='mean', ignore_index=-1, opset 13) -> -0.21249998
+        let m = try runMathOp("NegativeLogLikelihoodLoss", opset: 13, [scores, labels, Tensor.of([Float(0.5), 1, 2])],
+                              [Attribute("reduction", .string(Array("mean".utf8))), Attribute("ignore_index", .int(-1))])[0]
+        #expect(m.dims == [] && mathClose(floats(m), [-0.21249998]))
+        // ref(..., [s, where(t<0, 0, t)], reduction='none') -> [1, 0.1, 0.4, 0.3, -1, -0.3, -0.4, -0.9]
+        let clipped = Tensor.of([Int64(0), 2, 1, 1, 2, 0, 0, 1], dims: [2, 4])
+        let n = try runMathOp("NegativeLogLikelihoodLoss", opset: 13, [scores, clipped], [Attribute("reduction", .string(Array("none".utf8)))])[0]
+        #expect(n.dims == [2, 4] && mathClose(floats(n), [1, 0.1, 0.4, 0.3, -1, -0.3, -0.4, -0.9]))
+        // A target outside [0, C) that is not ignore_index is an error.
+        #expect(throws: OpError.self) { try runMathOp("NegativeLogLikelihoodLoss", opset: 13, [scores, labels]) }
+    }
+
+    @Test func softmaxCrossEntropyLoss() throws {
+        // ref("SoftmaxCrossEntropyLoss", [s, where(t<0,0,t)], reduction='sum', opset 13, 2 outputs)
+        //   -> 9.610004, log_prob.ravel()[:5] = [-1.5512506,-1.5512505,-1.5512506,-1.5512506,-1.1512505]
+        let clipped = Tensor.of([Int64(0), 2, 1, 1, 2, 0, 0, 1], dims: [2, 4])
+        let r = try runMathOp("SoftmaxCrossEntropyLoss", opset: 13, [scores, clipped], [Attribute("reduction", .string(Array("sum".utf8)))],
+                              outputs: 2)
+        #expect(mathClose(floats(r[0]), [9.610004]) && r[1].dims == [2, 3, 4])
+        #expect(mathClose(Array(floats(r[1])[0..<5]), [-1.5512506, -1.5512505, -1.5512506, -1.5512506, -1.1512505]))
+        // ref("SoftmaxCrossEntropyLoss", [s, t], ignore_index=-1, opset 13) -> 1.1512506 (mean over counted)
+        let m = try runMathOp("SoftmaxCrossEntropyLoss", opset: 13, [scores, labels], [Attribute("ignore_index", .int(-1))])[0]
+        #expect(mathClose(floats(m), [1.1512506]))
+    }
+
+    @Test func cumProdSwishBitCast() throws {
+        // ref("CumProd", [int32 [1,2,3,4], int32 0], exclusive=1, opset 26) -> [1,1,2,6]
+        #expect(try runMathOp("CumProd", opset: 26, [Tensor.of([Int32(1), 2, 3, 4]), Tensor.scalar(Int32(0))],
+                              [Attribute("exclusive", .int(1))])[0].elements(Int32.self) == [1, 1, 2, 6])
+        // ref("Swish", [f32 [-2,0,1.5]], alpha=0.5, opset 24) -> [-0.5378828, 0, 1.0187681]
+        #expect(mathClose(floats(try runMathOp("Swish", opset: 24, [Tensor.of([Float(-2), 0, 1.5])], [Attribute("alpha", .float(0.5))])[0]),
+                          [-0.5378828, 0, 1.0187681]))
+        // ref("BitCast", [f32 [1,-2]], to=INT32, opset 26) -> [1065353216, -1073741824]
+        #expect(try runMathOp("BitCast", opset: 26, [Tensor.of([Float(1), -2])], [Attribute("to", .int(6))])[0]
+                .elements(Int32.self) == [1_065_353_216, -1_073_741_824])
+        #expect(throws: OpError.self) { try runMathOp("BitCast", opset: 26, [Tensor.of([Float(1)])], [Attribute("to", .int(7))]) }
     }
 }
 

@@ -1,7 +1,7 @@
 import ModelIR
 
 /// Activation functions: Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid,
-/// HardSwish, Tanh, Softplus, Softsign, Gelu, Mish, ThresholdedRelu, Shrink, Clip.
+/// HardSwish, Tanh, Softplus, Softsign, Gelu, Swish, Mish, ThresholdedRelu, Shrink, Clip.
 /// Float attributes (alpha, beta...) are float32 values, converted to the tensor's type as
 /// NumPy does with a Python scalar. 16-bit floats compute in Float, rounded once.
 enum ActivationOps {
@@ -52,6 +52,9 @@ enum ActivationOps {
             case "tanh": return [.tensor(try mapFloat(x, GeluTanhFunction(), threads: ctx.threads))]
             case let other: throw OpError.invalid("attribute 'approximate' is '\(other)'; expected none or tanh")
             }
+        },
+        OpSchema("Swish", versions: [24]) { ctx in
+            [.tensor(try mapFloat(try ctx.tensor(0), SwishFunction(alpha: ctx.float("alpha", default: 1)), threads: ctx.threads))]
         },
         OpSchema("Mish", versions: [18, 22]) { ctx in
             [.tensor(try mapFloat(try ctx.tensor(0), MishFunction(), threads: ctx.threads))]
@@ -201,6 +204,11 @@ struct GeluTanhFunction: FloatFunction {
     @inline(__always) func callAsFunction<T: MathFloat>(_ x: T) -> T {
         T(0.5) * x * (1 + T.mathTanh(T(0.79788456080286535588) * (x + T(0.044715) * x * x * x)))
     }
+}
+/// `x * sigmoid(alpha * x)`.
+struct SwishFunction: FloatFunction {
+    let alpha: Float
+    @inline(__always) func callAsFunction<T: MathFloat>(_ x: T) -> T { x * SigmoidFunction()(T(alpha) * x) }
 }
 /// `x * tanh(softplus(x))`.
 struct MishFunction: FloatFunction {

@@ -67,6 +67,9 @@ enum BinaryOps {
                 throw OpError.invalid("input 'shape' \(shape) has a negative dim \(bad)")
             }
             let target = try Broadcast.shape(x.dims, shape)
+            guard Shape.elementCount(of: target) != nil else {
+                throw OpError.invalid("Expand to \(Shape(target)): the element count overflows")
+            }
             return [.tensor(try expand(x, to: target, threads: ctx.threads))]
         },
     ]

@@ -13,6 +13,7 @@ import ModelIR
 ///   finite value when `saturate` is 1 (the default), else give inf (e5m2) or NaN;
 ///   float4e2m1 always saturates; NaN becomes the target's NaN (float4e2m1: -0, like
 ///   ml_dtypes).
+/// BitCast (26) relabels the bytes with another type of the same width.
 /// Strings parse as numbers ("NaN", "INF" included) and print like NumPy's `astype(str)`.
 enum CastOps {
     static let schemas: [OpSchema] = [
@@ -35,6 +36,16 @@ enum CastOps {
             }
             let saturate = ctx.opset >= 19 ? ctx.int("saturate", default: 1) != 0 : true
             return [.tensor(try cast(x, to: to, saturate: saturate, threads: ctx.threads))]
+        },
+        OpSchema("BitCast", versions: [26]) { ctx in
+            let x = try ctx.tensor(0)
+            guard let code = ctx.int("to"), let to = DType(rawValue: Int32(truncatingIfNeeded: code)) else {
+                throw OpError.invalid("attribute 'to' is missing or names an unknown type")
+            }
+            guard x.dtype != .string, to != .string, let a = x.dtype.bitWidth, let b = to.bitWidth, a == b else {
+                throw OpError.invalid("BitCast from \(x.dtype) to \(to): the types must have the same bit width")
+            }
+            return [.tensor(x.retyped(to))]
         },
         OpSchema("CastLike", versions: [15, 19, 21, 23, 24, 25]) { ctx in
             let x = try ctx.tensor(0)

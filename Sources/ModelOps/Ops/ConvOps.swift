@@ -14,6 +14,7 @@ enum ConvOps {
         OpSchema("ConvTranspose", versions: [1, 11, 22]) { ctx in [.tensor(try convTranspose(ctx))] },
         OpSchema("ConvInteger", versions: [10]) { ctx in [.tensor(try convInteger(ctx))] },
         OpSchema("QLinearConv", versions: [10]) { ctx in [.tensor(try qlinearConv(ctx))] },
+        OpSchema("DeformConv", versions: [19, 22]) { ctx in [.tensor(try deformConv(ctx))] },
     ]
 
     // MARK: Attributes and geometry
@@ -182,6 +183,25 @@ enum ConvOps {
         }
         let images = g.batch * g.group
         let workers = GEMM.threadsWorth(flops: images * moutG * kc * plane, threads: threads)
+        if workers > 1 && ConvTuning.blasThreads && T.usesBLAS {
+            // Experiment: OpenBLAS's own threads on each product, im2col on this thread.
+            let tiles = (plane + tile - 1) / tile
+            GEMM.setBLASThreads(workers)
+            let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
+            defer { buffer?.deallocate() }
+            for item in 0..<(images * tiles) {
+                let t = item % tiles, ig = item / tiles
+                let n = ig / g.group, grp = ig % g.group
+                let xg = x + (n * g.inChannels + grp * cinG) * inPlane
+                let yg = y + (n * g.outChannels + grp * moutG) * plane
+                let c0 = t * tile, len = min(tile, plane - c0)
+                if let buffer { g.im2col(xg, channels: cinG, columns: c0..<(c0 + len), into: buffer, ld: len, zero: T.zero) }
+                if let bias { for m in 0..<moutG { (yg + m * plane + c0).update(repeating: bias[grp * moutG + m], count: len) } }
+                T.product(m: moutG, n: len, k: kc, a: w + grp * moutG * kc, lda: kc, b: buffer.map { UnsafePointer($0) } ?? (xg + c0),
+                          ldb: buffer == nil ? inPlane : len, c: yg + c0, ldc: plane, accumulate: bias != nil)
+            }
+            return
+        }
         if workers > 1 {
             let wanted = (workers + images - 1) / images
             if (plane + tile - 1) / tile < wanted && plane / wanted >= 64 {
@@ -460,6 +480,101 @@ enum ConvOps {
         }
     }
 
+    // MARK: DeformConv
+
+    /// DeformConv (2-D): each kernel tap of each output position reads the input at its
+    /// regular position plus a learned offset, by bilinear interpolation with zeros outside
+    /// the image (GridSample with align_corners 1), scaled by the optional mask; then the
+    /// usual grouped product with W and the bias. Computed as a deformable im2col + GEMM.
+    static func deformConv(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), w = try ctx.tensor(1), offset = try ctx.tensor(2)
+        let b = ctx.optionalTensor(3), mask = ctx.optionalTensor(4)
+        guard x.dims.count == 4 else { throw OpError.unsupported("DeformConv on \(Shape(x.dims)) (2-D images only)") }
+        let g = try convGeometry(ctx, x: x.dims, w: w.dims)
+        let offsetGroups = ctx.int("offset_group", default: 1)
+        let (KH, KW) = (g.kernel[1], g.kernel[2]), taps = KH * KW
+        let (OH, OW) = (g.output[1], g.output[2]), plane = OH * OW
+        guard offsetGroups >= 1, g.inChannels % offsetGroups == 0 else {
+            throw OpError.invalid("offset_group \(offsetGroups) must divide the \(g.inChannels) input channels")
+        }
+        guard offset.dims == [g.batch, offsetGroups * taps * 2, OH, OW] else {
+            throw OpError.invalid("offset \(Shape(offset.dims)) must be [\(g.batch), \(offsetGroups * taps * 2), \(OH), \(OW)]")
+        }
+        if let mask, mask.dims != [g.batch, offsetGroups * taps, OH, OW] {
+            throw OpError.invalid("mask \(Shape(mask.dims)) must be [\(g.batch), \(offsetGroups * taps), \(OH), \(OW)]")
+        }
+        if let b, b.elementCount != g.outChannels {
+            throw OpError.invalid("bias B \(Shape(b.dims)) must have \(g.outChannels) values")
+        }
+        let xs = try NormalizationOps.doubles(x, name: "X").map(Float.init)
+        let ws = try NormalizationOps.doubles(w, name: "W").map(Float.init)
+        let os = try NormalizationOps.doubles(offset, name: "offset").map(Float.init)
+        let ms = try mask.map { try NormalizationOps.doubles($0, name: "mask").map(Float.init) }
+        let bs = try b.map { try NormalizationOps.doubles($0, name: "B").map(Float.init) }
+        let (IH, IW) = (g.input[1], g.input[2])
+        let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group, perOffsetGroup = g.inChannels / offsetGroups
+        var y = [Float](repeating: 0, count: g.batch * g.outChannels * plane)
+        var col = [Float](repeating: 0, count: cinG * taps * plane)
+        for n in 0..<g.batch {
+            for grp in 0..<g.group {
+                for c in 0..<cinG {
+                    let ch = grp * cinG + c, og = ch / perOffsetGroup
+                    let xp = (n * g.inChannels + ch) * IH * IW
+                    for kh in 0..<KH {
+                        for kw in 0..<KW {
+                            let tap = kh * KW + kw
+                            let oBase = ((n * offsetGroups + og) * taps + tap) * 2 * plane
+                            let row = (c * taps + tap) * plane
+                            for oh in 0..<OH {
+                                for ow in 0..<OW {
+                                    let q = oh * OW + ow
+                                    let h = Float(oh * g.stride[1] - g.padHead[1] + kh * g.dilation[1]) + os[oBase + q]
+                                    let v = Float(ow * g.stride[2] - g.padHead[2] + kw * g.dilation[2]) + os[oBase + plane + q]
+                                    var value = bilinear(xs, base: xp, IH, IW, h, v)
+                                    if let ms { value *= ms[((n * offsetGroups + og) * taps + tap) * plane + q] }
+                                    col[row + q] = value
+                                }
+                            }
+                        }
+                    }
+                }
+                let yOff = (n * g.outChannels + grp * moutG) * plane
+                ws.withUnsafeBufferPointer { wp in
+                    col.withUnsafeBufferPointer { cp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            guard let a = wp.baseAddress, let bm = cp.baseAddress, let c = yp.baseAddress else { return }
+                            GEMM.rowSplitProduct(m: moutG, n: plane, k: cinG * taps, a: a + grp * moutG * cinG * taps,
+                                                 lda: cinG * taps, b: bm, ldb: plane, c: c + yOff, ldc: plane, threads: ctx.threads)
+                        }
+                    }
+                }
+                if let bs {
+                    for m in 0..<moutG { for q in 0..<plane { y[yOff + m * plane + q] += bs[grp * moutG + m] } }
+                }
+            }
+        }
+        let out = Tensor.of(y, dims: outputDims(g))
+        switch x.dtype {
+        case .float32: return out
+        case .float16: return out.narrowedToFloat16()
+        case .float64: return Tensor.of(y.map(Double.init), dims: outputDims(g))
+        default: throw OpError.unsupported("DeformConv on \(x.dtype)")
+        }
+    }
+
+    /// The image plane at `base` sampled at (h, w) by bilinear interpolation, with zeros
+    /// for the neighbours outside the plane.
+    @inline(__always)
+    static func bilinear(_ x: [Float], base: Int, _ H: Int, _ W: Int, _ h: Float, _ w: Float) -> Float {
+        guard h > -1, w > -1, h < Float(H), w < Float(W) else { return 0 }
+        let h0f = h.rounded(.down), w0f = w.rounded(.down)
+        let h0 = Int(h0f), w0 = Int(w0f)
+        let dh = h - h0f, dw = w - w0f
+        func at(_ r: Int, _ c: Int) -> Float { r >= 0 && r < H && c >= 0 && c < W ? x[base + r * W + c] : 0 }
+        return (1 - dh) * (1 - dw) * at(h0, w0) + (1 - dh) * dw * at(h0, w0 + 1)
+            + dh * (1 - dw) * at(h0 + 1, w0) + dh * dw * at(h0 + 1, w0 + 1)
+    }
+
     // MARK: Integer convolutions
 
     /// ConvInteger: `int32(x - x_zero_point) (*) int32(w - w_zero_point)`.
@@ -557,4 +672,5 @@ import Glibc
 enum ConvTuning {
     static let colBytes: Int = { getenv("NN_COLBYTES").flatMap { Int(String(cString: $0)) } ?? (1 << 20) }()
     static let minTile: Int = { getenv("NN_MINTILE").flatMap { Int(String(cString: $0)) } ?? 64 }()
+    static let blasThreads: Bool = getenv("NN_BLASTHREADS") != nil
 }

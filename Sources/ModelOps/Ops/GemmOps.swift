@@ -49,6 +49,11 @@ enum GemmOps {
             let wc = try cTerm?.widened()
             let q = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, c: wc)
             return q.run(Float.self, try a.widened(), try b.widened(), threads: ctx.threads).narrowedToFloat16()
+        case .bfloat16:
+            func wide(_ t: Tensor) throws -> Tensor { try CastOps.cast(t, to: .float32, saturate: true, threads: ctx.threads) }
+            let q = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, c: try cTerm.map(wide))
+            return try CastOps.cast(q.run(Float.self, try wide(a), try wide(b), threads: ctx.threads), to: .bfloat16,
+                                    saturate: true, threads: ctx.threads)
         default:
             guard let out = try a.dtype.visitInteger(IntegerGemm(p: p, a: a, b: b)) else {
                 throw OpError.unsupported("Gemm on \(a.dtype)")
@@ -178,6 +183,11 @@ enum GemmOps {
         case .float64: return product(Double.self, plan, a, b, out, threads: ctx.threads)
         case .float16:
             return product(Float.self, plan, try a.widened(), try b.widened(), out, threads: ctx.threads).narrowedToFloat16()
+        case .bfloat16:
+            let wa = try CastOps.cast(a, to: .float32, saturate: true, threads: ctx.threads)
+            let wb = try CastOps.cast(b, to: .float32, saturate: true, threads: ctx.threads)
+            return try CastOps.cast(product(Float.self, plan, wa, wb, out, threads: ctx.threads), to: .bfloat16,
+                                    saturate: true, threads: ctx.threads)
         case .int8: return product(Int8.self, plan, a, b, out, threads: ctx.threads)
         case .uint8: return product(UInt8.self, plan, a, b, out, threads: ctx.threads)
         case .int16: return product(Int16.self, plan, a, b, out, threads: ctx.threads)

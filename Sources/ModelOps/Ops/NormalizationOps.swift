@@ -16,6 +16,8 @@ enum NormalizationOps {
         OpSchema("GroupNormalization", versions: [18, 21]) { ctx in [.tensor(try groupNormalization(ctx))] },
         OpSchema("LRN", versions: [1, 13]) { ctx in [.tensor(try lrn(ctx))] },
         OpSchema("MeanVarianceNormalization", versions: [9, 13]) { ctx in [.tensor(try meanVarianceNormalization(ctx))] },
+        OpSchema("RMSNormalization", versions: [23]) { ctx in [.tensor(try rmsNormalization(ctx))] },
+        OpSchema("LpNormalization", versions: [1, 22]) { ctx in [.tensor(try lpNormalization(ctx))] },
     ]
 
     // MARK: Element access
@@ -230,24 +232,8 @@ enum NormalizationOps {
         let epsilon = Double(ctx.float("epsilon", default: 1e-5))
         let inner = Array(x.dims[axis...])
         let rows = x.dims[..<axis].reduce(1, *), cols = inner.reduce(1, *)
-        func expand(_ t: Tensor, _ name: String) throws -> [Double] {
-            guard Broadcast.broadcasts(t.dims, to: inner) else {
-                throw OpError.invalid("\(name) \(Shape(t.dims)) does not broadcast to the normalized dims \(Shape(inner))")
-            }
-            let v = try doubles(t, name: name)
-            if v.count == cols { return v }
-            let st = Broadcast.strides(of: t.dims, to: inner)
-            return (0..<cols).map { i in
-                var rest = i, o = 0
-                for d in stride(from: inner.count - 1, through: 0, by: -1) {
-                    o += (rest % inner[d]) * st[d]
-                    rest /= inner[d]
-                }
-                return v[o]
-            }
-        }
-        let scale = try expand(scaleT, "Scale")
-        let bias = try biasT.map { try expand($0, "B") } ?? [Double](repeating: 0, count: cols)
+        let scale = try expand(scaleT, to: inner, name: "Scale")
+        let bias = try biasT.map { try expand($0, to: inner, name: "B") } ?? [Double](repeating: 0, count: cols)
         let xs = try doubles(x, name: "X")
         var y = [Double](repeating: 0, count: xs.count)
         var means = [Float](repeating: 0, count: rows), invs = means
@@ -266,6 +252,75 @@ enum NormalizationOps {
         let statDims = Array(x.dims[..<axis]) + [Int](repeating: 1, count: rank - axis)
         return [.tensor(try tensor(y, dtype: x.dtype, dims: x.dims)),
                 .tensor(Tensor.of(means, dims: statDims)), .tensor(Tensor.of(invs, dims: statDims))]
+    }
+
+    /// The elements of `t` broadcast (unidirectionally) to `inner`, as float64.
+    static func expand(_ t: Tensor, to inner: [Int], name: String) throws -> [Double] {
+        guard Broadcast.broadcasts(t.dims, to: inner) else {
+            throw OpError.invalid("\(name) \(Shape(t.dims)) does not broadcast to the normalized dims \(Shape(inner))")
+        }
+        let v = try doubles(t, name: name)
+        let cols = inner.reduce(1, *)
+        if v.count == cols { return v }
+        let st = Broadcast.strides(of: t.dims, to: inner)
+        return (0..<cols).map { i in
+            var rest = i, o = 0
+            for d in stride(from: inner.count - 1, through: 0, by: -1) {
+                o += (rest % inner[d]) * st[d]
+                rest /= inner[d]
+            }
+            return v[o]
+        }
+    }
+
+    // MARK: RMSNormalization and LpNormalization
+
+    /// `x / sqrt(mean(x^2 over the dims from axis) + epsilon) * scale` (opset 23), scale
+    /// broadcast to those dims.
+    static func rmsNormalization(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), scaleT = try ctx.tensor(1)
+        let rank = x.dims.count
+        let rawAxis = ctx.int("axis", default: -1)
+        let axis = rawAxis < 0 ? rawAxis + rank : rawAxis
+        guard axis >= 0 && axis < max(rank, 1) else { throw OpError.invalid("axis \(rawAxis) is out of range for rank \(rank)") }
+        let epsilon = Double(ctx.float("epsilon", default: 1e-5))
+        let inner = Array(x.dims[axis...])
+        let rows = x.dims[..<axis].reduce(1, *), cols = inner.reduce(1, *)
+        let scale = try expand(scaleT, to: inner, name: "scale")
+        let xs = try doubles(x, name: "X")
+        var y = [Double](repeating: 0, count: xs.count)
+        for r in 0..<rows {
+            let base = r * cols
+            var sq = 0.0
+            for i in 0..<cols { sq += xs[base + i] * xs[base + i] }
+            let inv = 1 / (sq / Double(max(cols, 1)) + epsilon).squareRoot()
+            for i in 0..<cols { y[base + i] = xs[base + i] * inv * scale[i] }
+        }
+        return try tensor(y, dtype: x.dtype, dims: x.dims)
+    }
+
+    /// `x / ||x||_p` along `axis` (p 1 or 2; a zero norm gives 0).
+    static func lpNormalization(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0)
+        let rank = x.dims.count
+        let rawAxis = ctx.int("axis", default: -1)
+        let axis = rawAxis < 0 ? rawAxis + rank : rawAxis
+        guard axis >= 0 && axis < rank else { throw OpError.invalid("axis \(rawAxis) is out of range for rank \(rank)") }
+        let p = ctx.int("p", default: 2)
+        guard p == 1 || p == 2 else { throw OpError.invalid("p \(p) must be 1 or 2") }
+        let outer = x.dims[..<axis].reduce(1, *), n = x.dims[axis], inner = x.dims[(axis + 1)...].reduce(1, *)
+        let xs = try doubles(x, name: "input")
+        var y = [Double](repeating: 0, count: xs.count)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * n * inner + i
+                var norm = 0.0
+                for k in 0..<n { let v = xs[base + k * inner]; norm += p == 1 ? abs(v) : v * v }
+                if p == 2 { norm = norm.squareRoot() }
+                for k in 0..<n { y[base + k * inner] = norm == 0 ? 0 : xs[base + k * inner] / norm }
+            }
+        }
+        return try tensor(y, dtype: x.dtype, dims: x.dims)
     }
 
     // MARK: LRN

@@ -22,6 +22,8 @@ enum PoolOps {
         OpSchema("GlobalAveragePool", versions: [1, 22]) { ctx in [.tensor(try globalPool(ctx, kind: .average))] },
         OpSchema("GlobalMaxPool", versions: [1, 22]) { ctx in [.tensor(try globalPool(ctx, kind: .max))] },
         OpSchema("MaxUnpool", versions: [9, 11, 22]) { ctx in [.tensor(try maxUnpool(ctx))] },
+        OpSchema("GlobalLpPool", versions: [1, 2, 22]) { ctx in [.tensor(try globalLpPool(ctx))] },
+        OpSchema("MaxRoiPool", versions: [1, 22]) { ctx in [.tensor(try maxRoiPool(ctx))] },
     ]
 
     // MARK: Geometry
@@ -357,6 +359,74 @@ enum PoolOps {
                 }
             }
         }
+    }
+
+    /// `(sum over the spatial dims of |x|^p)^(1/p)` per image and channel (p: an int from
+    /// opset 2, a float in opset 1; default 2).
+    static func globalLpPool(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0)
+        guard x.dims.count >= 2 else { throw OpError.invalid("input X must have rank >= 2, got \(Shape(x.dims))") }
+        let p: Double
+        if case .float(let f)? = ctx.attribute("p") { p = Double(f) } else { p = Double(ctx.int("p", default: 2)) }
+        guard p > 0 else { throw OpError.invalid("p \(p) must be positive") }
+        let dims = Array(x.dims[..<2]) + [Int](repeating: 1, count: x.dims.count - 2)
+        let planes = dims[0] * dims[1], size = x.dims[2...].reduce(1, *)
+        let xs = try NormalizationOps.doubles(x, name: "X")
+        let y = (0..<planes).map { plane -> Double in
+            var sum = 0.0
+            for i in 0..<size { let v = abs(xs[plane * size + i]); sum += p == 2 ? v * v : pow(v, p) }
+            return p == 2 ? sum.squareRoot() : pow(sum, 1 / p)
+        }
+        return try NormalizationOps.tensor(y, dtype: x.dtype, dims: dims)
+    }
+
+    // MARK: MaxRoiPool
+
+    /// Max over `pooled_shape` bins of each region `(batch, x1, y1, x2, y2)` scaled by
+    /// `spatial_scale` and rounded (half away from zero), as onnxruntime computes it: bins
+    /// `[floor(i * size / pooled), ceil((i + 1) * size / pooled))` clipped to the image, an
+    /// empty bin gives 0.
+    static func maxRoiPool(_ ctx: KernelContext) throws -> Tensor {
+        let x = try ctx.tensor(0), rois = try ctx.tensor(1)
+        guard x.dims.count == 4 else { throw OpError.invalid("input X must be 4-D, got \(Shape(x.dims))") }
+        guard rois.dims.count == 2, rois.dims[1] == 5 else { throw OpError.invalid("rois must be [num_rois, 5], got \(Shape(rois.dims))") }
+        guard let pooled = ctx.ints("pooled_shape"), pooled.count == 2, pooled.allSatisfy({ $0 >= 1 }) else {
+            throw OpError.invalid("pooled_shape (two values >= 1) is required")
+        }
+        let scale = Double(ctx.float("spatial_scale", default: 1))
+        let (n, c, h, w) = (x.dims[0], x.dims[1], x.dims[2], x.dims[3])
+        let xs = try NormalizationOps.doubles(x, name: "X"), rs = try NormalizationOps.doubles(rois, name: "rois")
+        let count = rois.dims[0]
+        var y = [Double](repeating: 0, count: count * c * pooled[0] * pooled[1])
+        for r in 0..<count {
+            let roi = Array(rs[(r * 5)..<(r * 5 + 5)])
+            guard roi[0].isFinite, roi[0] >= 0, Int(roi[0]) < n else {
+                throw OpError.invalid("region \(r) names batch \(roi[0]), outside 0..<\(n)")
+            }
+            let b = Int(roi[0])
+            func scaled(_ v: Double) -> Int { Int((v * scale).rounded(.toNearestOrAwayFromZero)) }
+            let (x1, y1, x2, y2) = (scaled(roi[1]), scaled(roi[2]), scaled(roi[3]), scaled(roi[4]))
+            let binH = Double(max(y2 - y1 + 1, 1)) / Double(pooled[0]), binW = Double(max(x2 - x1 + 1, 1)) / Double(pooled[1])
+            for ch in 0..<c {
+                let plane = (b * c + ch) * h * w
+                for py in 0..<pooled[0] {
+                    let hs = min(max(Int((Double(py) * binH).rounded(.down)) + y1, 0), h)
+                    let he = min(max(Int((Double(py + 1) * binH).rounded(.up)) + y1, 0), h)
+                    for px in 0..<pooled[1] {
+                        let ws = min(max(Int((Double(px) * binW).rounded(.down)) + x1, 0), w)
+                        let we = min(max(Int((Double(px + 1) * binW).rounded(.up)) + x1, 0), w)
+                        var best = -Double.infinity
+                        if he > hs && we > ws {
+                            for yy in hs..<he { for xx in ws..<we { best = max(best, xs[plane + yy * w + xx]) } }
+                        } else {
+                            best = 0
+                        }
+                        y[((r * c + ch) * pooled[0] + py) * pooled[1] + px] = best
+                    }
+                }
+            }
+        }
+        return try NormalizationOps.tensor(y, dtype: x.dtype, dims: [count, c, pooled[0], pooled[1]])
     }
 
     // MARK: MaxUnpool

@@ -85,7 +85,8 @@ public struct FoldConstants: GraphPass {
                 context.note("\(name): \(node.displayName): result of \(outBytes) bytes exceeds the fold limit")
                 continue
             }
-            for (out, t) in tensors { g.makeConstant(out, t) }
+            for (out, t) in tensors { g.makeConstant(out, t.spilled()) }
+            for case .tensor(let t)? in inputs { t.releaseResidentPages() }  // read once
             folded += 1
         }
         g.removeUnusedInitializers(keeping: context.subgraphReads)

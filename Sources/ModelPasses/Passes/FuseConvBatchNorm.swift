@@ -67,7 +67,8 @@ public struct FuseConvBatchNorm: GraphPass {
                 fusedBias[c] = Float(centered * s[c] + Double(shift[c]))
             }
             let newB = Tensor.of(fusedBias)
-            g.setConstantInput(1, of: convID, to: newW, suffix: "_bn")
+            w.releaseResidentPages()  // read once; the fused copy replaces it
+            g.setConstantInput(1, of: convID, to: newW.spilled(), suffix: "_bn")
             g.setConstantInput(2, of: convID, to: newB, suffix: "_bias")
             g.mergeProvenance(bn.provenance, into: convID)
             return g.bypass(y, with: x)

@@ -46,7 +46,8 @@ public struct FuseConvMul: GraphPass {
                         for ch in 0..<m { for i in 0..<per { dst[ch * per + i] = src[ch * per + i] * scale[ch] } }
                     }
                 }
-                g.setConstantInput(1, of: convID, to: scaled, suffix: "_scaled")
+                w.releaseResidentPages()  // read once; the scaled copy replaces it
+                g.setConstantInput(1, of: convID, to: scaled.spilled(), suffix: "_scaled")
                 if conv.inputs.count > 2, conv.inputs[2] != nil {
                     g.setConstantInput(2, of: convID, to: Tensor.of(zip(bias, scale).map { $0 * $1 }), suffix: "_scaled")
                 }

@@ -24,6 +24,7 @@ public struct MergeDuplicateInitializers: GraphPass {
             let v = g[value: id]
             guard let t = v.initializer, !v.isGraphInput, !g.isGraphOutput(id), context.isReplaceable(id, in: g) else { continue }
             let key = Key(t)
+            t.releaseResidentPages()  // hashed once; the exporter reads it again from the file
             if let same = firstByKey[key]?.first(where: { g[value: $0].initializer!.isBitwiseEqual(to: t) }) {
                 g.replaceAllUses(of: id, with: same)
                 g.removeInitializer(of: id)
