@@ -67,7 +67,7 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")]
         ),
         // Graph rewrites: passes, the pattern driver, pipelines.
-        .target(name: "ModelPasses", dependencies: ["ModelIR", "ModelOps", "ModelONNX"]),
+        .target(name: "ModelPasses", dependencies: ["ModelIR", "ModelOps", "ModelONNX", "ModelRuntime"]),
         // Thin CLI: parse, call a library function, print.
         .executableTarget(
             name: "modelconv",

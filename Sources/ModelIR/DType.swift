@@ -26,14 +26,18 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case uint4 = 21
     case int4 = 22
     case float4e2m1 = 23
+    case float8e8m0 = 24
+    case uint2 = 25
+    case int2 = 26
 
     /// Bits one element occupies in ONNX's little-endian `raw_data` layout; nil for `string`
     /// (variable length) and `undefined`.
     public var bitWidth: Int? {
         switch self {
         case .undefined, .string: return nil
+        case .uint2, .int2: return 2
         case .uint4, .int4, .float4e2m1: return 4
-        case .uint8, .int8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz: return 8
+        case .uint8, .int8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0: return 8
         case .uint16, .int16, .float16, .bfloat16: return 16
         case .int32, .uint32, .float32: return 32
         case .int64, .uint64, .float64, .complex64: return 64
@@ -41,7 +45,7 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 
-    /// Bytes that `count` elements occupy in `raw_data` (4-bit types pack two per byte,
+    /// Bytes that `count` elements occupy in `raw_data` (sub-byte types pack 2 or 4 per byte,
     /// rounded up); nil for `string`/`undefined` or when the product overflows.
     public func byteCount(elements count: Int) -> Int? {
         guard let bits = bitWidth, count >= 0 else { return nil }
@@ -54,7 +58,7 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     public var isFloatingPoint: Bool {
         switch self {
         case .float32, .float16, .float64, .bfloat16, .float8e4m3fn, .float8e4m3fnuz,
-             .float8e5m2, .float8e5m2fnuz, .float4e2m1:
+             .float8e5m2, .float8e5m2fnuz, .float4e2m1, .float8e8m0:
             return true
         default:
             return false
@@ -88,6 +92,9 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .uint4: return "uint4"
         case .int4: return "int4"
         case .float4e2m1: return "float4e2m1"
+        case .float8e8m0: return "float8e8m0"
+        case .uint2: return "uint2"
+        case .int2: return "int2"
         }
     }
 }

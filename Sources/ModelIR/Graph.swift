@@ -74,6 +74,13 @@ public struct Node: Sendable {
     /// entry (the importer's `OpType_index`).
     public var displayName: String { name.isEmpty ? (provenance.first ?? opType) : name }
 
+    /// Swaps inputs 0 and 1 of this copy (for pattern matching on commutative ops; does not
+    /// touch any graph).
+    public mutating func swapFirstTwoInputs() {
+        guard inputs.count >= 2 else { return }
+        inputs.swapAt(0, 1)
+    }
+
     /// The inputs that are present.
     public var presentInputs: [ValueID] { inputs.compactMap { $0 } }
     /// The subgraphs held by this node's attributes, in attribute order.

@@ -456,13 +456,15 @@ struct ImportContext {
             var out = [UInt8](); out.reserveCapacity(count * 2)
             for x in v { let u = UInt16(truncatingIfNeeded: x); out.append(UInt8(u & 0xff)); out.append(UInt8(u >> 8)) }
             return .owned(out)
-        case .int8, .uint8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz:
+        case .int8, .uint8, .bool, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float8e8m0:
             let v = items(t.int32_data, t.n_int32_data)
             try check(v.count, "int32_data", expected: count)
             return .owned(v.map { UInt8(truncatingIfNeeded: $0) })
-        case .int4, .uint4, .float4e2m1:
+        case .int4, .uint4, .float4e2m1, .int2, .uint2:
+            // Packed: each int32_data entry holds one byte of 2 (4-bit) or 4 (2-bit) elements.
+            let perByte = dtype == .int2 || dtype == .uint2 ? 4 : 2
             let v = items(t.int32_data, t.n_int32_data)
-            try check(v.count, "int32_data", expected: (count + 1) / 2)
+            try check(v.count, "int32_data", expected: (count + perByte - 1) / perByte)
             return .owned(v.map { UInt8(truncatingIfNeeded: $0) })
         case .string:
             let v = items(t.string_data, t.n_string_data)

@@ -88,8 +88,11 @@ public struct BroadcastPlan: Sendable {
         for s in shapes where !Broadcast.broadcasts(s, to: target) {
             throw OpError.invalid("shape \(Shape(s)) does not broadcast to \(Shape(target))")
         }
+        guard let total = Shape.elementCount(of: target) else {
+            throw OpError.invalid("broadcast shape \(Shape(target)) has too many elements")
+        }
         outDims = target
-        count = Shape.elementCount(of: target) ?? 0
+        count = total
         // Per operand and output dim: does the operand advance along it?
         let rank = target.count
         var full: [[Bool]] = shapes.map { s in

@@ -3,10 +3,15 @@
 ///
 /// Each input plane is first copied into a zero-padded buffer holding exactly the rows and
 /// columns the output reads (plus one column for the stride-2 loads), so the output loop has
-/// no bounds checks: output rows are computed 16 (then 8) columns at a time with every tap
+/// no bounds checks: output rows are computed 16 (8, 4) columns at a time with every tap
 /// accumulated in vector registers and the output written once; the last block of a row
 /// overlaps the previous one instead of falling back to scalar code.
 enum DepthwiseConv {
+    @inline(__always)
+    static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+    }
+
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -42,11 +47,14 @@ enum DepthwiseConv {
         // The padded window: padded row r is input row r - ph, padded column q input column q - pw.
         let PH = (OH - 1) * sh + (KH - 1) * dh + 1
         let PW = (OW - 1) * sw + (KW - 1) * dw + 2
-        let vector = (sw == 1 || sw == 2) && OW >= 8
+        let vector = (sw == 1 || sw == 2) && OW >= 4
         let planes = g.batch * M
         let workers = GEMM.threadsWorth(flops: planes * plane * taps * 4, threads: threads)
         parallelFor(planes, threads: workers) { range in
+            // The padding is the same for every plane: zero it once, then copy only the
+            // input rows into the window.
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: PH * PW)
+            padded.initialize(repeating: 0, count: PH * PW)
             defer { padded.deallocate() }
             var filledFrom = -1  // the input plane `padded` holds
             for p in range {
@@ -91,7 +99,7 @@ enum DepthwiseConv {
                             ow = start + 16
                             if ow >= OW { break }
                         }
-                    } else {
+                    } else if OW >= 8 {
                         while true {
                             let start = min(ow, OW - 8)
                             var acc = SIMD8<Float>(repeating: b)
@@ -108,28 +116,46 @@ enum DepthwiseConv {
                             ow = start + 8
                             if ow >= OW { break }
                         }
+                    } else {
+                        while true {
+                            let start = min(ow, OW - 4)
+                            var acc = SIMD4<Float>(repeating: b)
+                            for kh in 0..<KH {
+                                let row = top + kh * dh * PW + start * sw
+                                let wr = wp + kh * KW
+                                if sw == 1 {
+                                    for kw in 0..<KW { acc += SIMD4(repeating: wr[kw]) * load4(row + kw * dw) }
+                                } else {
+                                    for kw in 0..<KW { acc += SIMD4(repeating: wr[kw]) * load8(row + kw * dw).evenHalf }
+                                }
+                            }
+                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD4<Float>.self)
+                            ow = start + 4
+                            if ow >= OW { break }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Copies the input plane into the `rows x cols` padded window (zeros outside the input).
+    /// Copies the input plane into the `rows x cols` padded window whose padding is already
+    /// zero (only the input rows and columns are written).
     static func fill(_ padded: UnsafeMutablePointer<Float>, rows: Int, cols: Int, from x: UnsafePointer<Float>,
                      IH: Int, IW: Int, top: Int, left: Int) {
-        // Input columns that land in the window: q = iw + left in [0, cols).
+        // Input columns that land in the window: q = iw + left in [0, cols); rows likewise.
         let iw0 = max(0, -left), iw1 = min(IW, cols - left)
-        for r in 0..<rows {
-            let dst = padded + r * cols
-            let ih = r - top
-            guard ih >= 0 && ih < IH && iw1 > iw0 else {
-                dst.update(repeating: 0, count: cols)
-                continue
+        let ih0 = max(0, -top), ih1 = min(IH, rows - top)
+        guard iw1 > iw0 else { return }
+        let count = iw1 - iw0
+        for ih in ih0..<max(ih0, ih1) {
+            let dst = padded + (ih + top) * cols + iw0 + left
+            let src = x + ih * IW + iw0
+            if count < 32 {
+                for i in 0..<count { dst[i] = src[i] }
+            } else {
+                dst.update(from: src, count: count)
             }
-            let q0 = iw0 + left, q1 = iw1 + left
-            if q0 > 0 { dst.update(repeating: 0, count: q0) }
-            (dst + q0).update(from: x + ih * IW + iw0, count: q1 - q0)
-            if q1 < cols { (dst + q1).update(repeating: 0, count: cols - q1) }
         }
     }
 }

@@ -231,7 +231,7 @@ public struct NPYHeader: Sendable, Equatable {
         case .complex64: return "<c8"
         case .complex128: return "<c16"
         case .undefined, .string, .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz,
-             .uint4, .int4, .float4e2m1:
+             .uint4, .int4, .float4e2m1, .float8e8m0, .uint2, .int2:
             return nil
         }
     }

@@ -141,6 +141,14 @@ struct ConvOpsTests {
         try checkConv(Case(x: [1, 2, 5, 6, 7], w: [3, 2, 2, 3, 2], strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1]))
     }
 
+    @Test func winogradConvolutionsMatchTheDefinition() throws {
+        // 3x3 stride 1, one group, >= 100 output tiles: the Winograd F(2x2,3x3) path; odd
+        // output sizes (cropped last tiles), asymmetric pads, batches.
+        try checkConv(Case(x: [1, 16, 24, 24], w: [12, 16, 3, 3], pads: [1, 1, 1, 1]))
+        try checkConv(Case(x: [2, 9, 23, 29], w: [10, 9, 3, 3], pads: [0, 2, 1, 0]))
+        try checkConv(Case(x: [1, 8, 41, 20], w: [8, 8, 3, 3], bias: false))
+    }
+
     @Test func pointwiseConvolutionsMatchTheDefinition() throws {
         try checkConv(Case(x: [1, 48, 40, 40], w: [96, 48, 1, 1]))
         try checkConv(Case(x: [3, 8, 5, 5], w: [4, 8, 1, 1], bias: false))
@@ -158,6 +166,8 @@ struct ConvOpsTests {
         try checkConv(Case(x: [1, 4, 60], w: [4, 1, 7], group: 4, pads: [3, 3]))
         try checkConv(Case(x: [1, 2, 4, 4], w: [2, 1, 5, 5], group: 2, pads: [2, 2, 2, 2]))
         try checkConv(Case(x: [1, 3, 10, 12], w: [3, 1, 3, 3], group: 3, pads: [1, 1, 1, 1]))
+        try checkConv(Case(x: [2, 6, 7, 7], w: [6, 1, 3, 3], group: 6, pads: [1, 1, 1, 1]))
+        try checkConv(Case(x: [1, 4, 14, 14], w: [4, 1, 3, 3], group: 4, strides: [2, 2], pads: [1, 1, 1, 1]))
         try checkConv(Case(x: [1, 3, 10, 27], w: [3, 1, 3, 3], group: 3, strides: [2, 2], pads: [1, 1, 1, 1]))
     }
 

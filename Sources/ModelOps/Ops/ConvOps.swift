@@ -150,6 +150,14 @@ enum ConvOps {
                                 depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
                             }
                         }
+                    } else if T.self == Float.self && !ConvTuning.noWinograd && WinogradConv.applies(g) {
+                        w.withElements(T.self) { ws in
+                            guard let pw = ws.baseAddress else { return }
+                            WinogradConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
+                                             w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
+                                             bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                             y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads)
+                        }
                     } else {
                         // The weights only reach BLAS: no aligned copy of mapped weights.
                         w.withBLASPointer(T.self) { pw in
@@ -673,4 +681,5 @@ enum ConvTuning {
     static let colBytes: Int = { getenv("NN_COLBYTES").flatMap { Int(String(cString: $0)) } ?? (1 << 20) }()
     static let minTile: Int = { getenv("NN_MINTILE").flatMap { Int(String(cString: $0)) } ?? 64 }()
     static let blasThreads: Bool = getenv("NN_BLASTHREADS") != nil
+    static let noWinograd: Bool = getenv("NN_NOWINOGRAD") != nil
 }

@@ -304,6 +304,13 @@ enum QuantizeOps {
         if t.dtype == .bfloat16 {
             return try doubles(CastOps.cast(t, to: .float32, saturate: true, threads: 1), name: name)
         }
+        // The common types with concrete element types (specialized loops).
+        switch t.dtype {
+        case .float32: return t.withElements(Float.self) { $0.map { Double($0) } }
+        case .float16: return t.withElements(Float16.self) { $0.map { Double($0) } }
+        case .float64: return t.elements(Double.self)
+        default: break
+        }
         guard let v = try t.dtype.visitNumeric(DoublesVisitor(t: t)) else {
             throw OpError.unsupported("\(name) of type \(t.dtype)")
         }

@@ -24,9 +24,16 @@ public struct EliminateNoop: GraphPass {
     struct Pattern: RewritePattern {
         func rewrite(_ id: NodeID, in g: inout Graph, model: Model, _ context: inout PassContext) throws -> Bool {
             let node = g[node: id]
-            guard node.domain.isEmpty || node.domain == "ai.onnx", let x = node.inputs.first ?? nil,
+            guard node.domain.isEmpty || node.domain == "ai.onnx", var x = node.inputs.first ?? nil,
                   let y = node.outputs.first ?? nil, node.outputs.count == 1 else { return false }
-            guard isNoop(node, x, g) else { return false }
+            var candidate = node
+            // Add and Mul commute: `Add(0, x)` (exporters put a zero bias first) is `Add(x, 0)`.
+            if (node.opType == "Add" || node.opType == "Mul"), node.inputs.count == 2, let other = node.inputs[1],
+               g.constant(x) != nil, g.constant(other) == nil {
+                x = other
+                candidate.swapFirstTwoInputs()
+            }
+            guard isNoop(candidate, x, g) else { return false }
             guard context.isReplaceable(y, in: g), context.isReplaceable(x, in: g) else { return false }
             return g.bypass(y, with: x)
         }
