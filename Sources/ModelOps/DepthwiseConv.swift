@@ -53,9 +53,10 @@ enum DepthwiseConv {
         parallelFor(planes, threads: workers) { range in
             // The padding is the same for every plane: zero it once, then copy only the
             // input rows into the window.
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: PH * PW)
-            padded.initialize(repeating: 0, count: PH * PW)
-            defer { padded.deallocate() }
+            let scratch = ScratchBuffer<Float>(PH * PW)
+            defer { scratch.release() }
+            let padded = scratch.pointer
+            padded.update(repeating: 0, count: PH * PW)
             var filledFrom = -1  // the input plane `padded` holds
             for p in range {
                 let m = p % M

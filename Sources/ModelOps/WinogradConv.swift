@@ -6,7 +6,9 @@
 /// With `U = G g Gᵀ` (weights, 4x4 per channel pair), `V = Bᵀ d B` (each 4x4 input patch
 /// at stride 2) and the 16 products `M[ξ] = U[ξ] · V[ξ]` (one GEMM per ξ over all channel
 /// pairs and tiles), each 2x2 output tile is `Aᵀ M A`. Tiles are processed in chunks whose
-/// transformed inputs stay near 2 MB; chunks run in parallel with single-threaded BLAS.
+/// transformed inputs stay near 1 MB; chunks run in parallel with single-threaded BLAS. The
+/// transforms handle 8 neighbouring tiles at a time in vector lanes where the patches are
+/// inside the image.
 enum WinogradConv {
     /// Output tiles (2x2) of one image.
     static func tileCount(_ g: ConvGeometry) -> Int { ((g.output[1] + 1) / 2) * ((g.output[2] + 1) / 2) }
@@ -25,10 +27,11 @@ enum WinogradConv {
         let (ph, pw) = (g.padHead[1], g.padHead[2])
         let TW = (OW + 1) / 2, tiles = tileCount(g)
         // U: 16 matrices [M x C].
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * M * C)
-        defer { u.deallocate() }
+        let uScratch = ScratchBuffer<Float>(16 * M * C)
+        defer { uScratch.release() }
+        let u = uScratch.pointer
         transformWeights(w, M: M, C: C, into: u)
-        var chunk = max(32, min(tiles, (2 << 20) / (64 * C)))
+        var chunk = max(32, min(tiles, (1 << 20) / (64 * max(C, M))))
         let workers = GEMM.threadsWorth(flops: g.batch * M * C * tiles * 64, threads: threads)
         if workers > 1 && (tiles + chunk - 1) / chunk * g.batch < 2 * workers {
             chunk = max(32, (tiles + 2 * workers - 1) / (2 * workers))
@@ -36,9 +39,9 @@ enum WinogradConv {
         let chunks = (tiles + chunk - 1) / chunk
         GEMM.setBLASThreads(1)
         parallelFor(g.batch * chunks, threads: workers) { range in
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * C * chunk)
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * M * chunk)
-            defer { v.deallocate(); m.deallocate() }
+            let vScratch = ScratchBuffer<Float>(16 * C * chunk), mScratch = ScratchBuffer<Float>(16 * M * chunk)
+            defer { vScratch.release(); mScratch.release() }
+            let v = vScratch.pointer, m = mScratch.pointer
             for item in range {
                 let n = item / chunks, t0 = (item % chunks) * chunk, count = min(chunk, tiles - t0)
                 let xn = x + n * C * IH * IW
@@ -90,29 +93,48 @@ enum WinogradConv {
     @inline(__always)
     static func transformInput(_ x: UnsafePointer<Float>, IH: Int, IW: Int, ph: Int, pw: Int, TW: Int, tiles: Range<Int>,
                                into v: UnsafeMutablePointer<Float>, stride: Int) {
-        var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
-        for (j, t) in tiles.enumerated() {
-            let top = (t / TW) * 2 - ph, left = (t % TW) * 2 - pw
-            if top >= 0 && left >= 0 && top + 4 <= IH && left + 4 <= IW {
-                let p = UnsafeRawPointer(x + top * IW + left)
-                d.0 = p.loadUnaligned(as: SIMD4<Float>.self)
-                d.1 = p.loadUnaligned(fromByteOffset: IW * 4, as: SIMD4<Float>.self)
-                d.2 = p.loadUnaligned(fromByteOffset: 2 * IW * 4, as: SIMD4<Float>.self)
-                d.3 = p.loadUnaligned(fromByteOffset: 3 * IW * 4, as: SIMD4<Float>.self)
-            } else {
-                func row(_ r: Int) -> SIMD4<Float> {
-                    let ih = top + r
-                    guard ih >= 0 && ih < IH else { return SIMD4() }
-                    var out = SIMD4<Float>()
-                    for q in 0..<4 {
-                        let iw = left + q
-                        if iw >= 0 && iw < IW { out[q] = x[ih * IW + iw] }
-                    }
-                    return out
+        var j = 0
+        let count = tiles.count
+        while j < count {
+            let t = tiles.lowerBound + j
+            let tw = t % TW
+            let top = (t / TW) * 2 - ph, left = tw * 2 - pw
+            if j + 8 <= count && tw + 8 <= TW && top >= 0 && top + 4 <= IH && left >= 0 && left + 18 <= IW {
+                // 8 tiles side by side: lane k holds tile j + k; column q of row r is the
+                // even (q = 0, 2) or odd (q = 1, 3) lanes of 16 floats at left (+ 2).
+                @inline(__always) func row(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                    let p = UnsafeRawPointer(x + (top + r) * IW + left)
+                    let a = p.loadUnaligned(as: SIMD16<Float>.self), b = p.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                    return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
                 }
-                d = (row(0), row(1), row(2), row(3))
+                let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
+                @inline(__always) func store(_ r: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>), _ i: Int) {
+                    let base = UnsafeMutableRawPointer(v + (i * 4) * stride + j)
+                    base.storeBytes(of: r.0 - r.2, as: SIMD8<Float>.self)
+                    base.storeBytes(of: r.1 + r.2, toByteOffset: stride * 4, as: SIMD8<Float>.self)
+                    base.storeBytes(of: r.2 - r.1, toByteOffset: 2 * stride * 4, as: SIMD8<Float>.self)
+                    base.storeBytes(of: r.1 - r.3, toByteOffset: 3 * stride * 4, as: SIMD8<Float>.self)
+                }
+                store((d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3), 0)
+                store((d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3), 1)
+                store((d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3), 2)
+                store((d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3), 3)
+                j += 8
+                continue
             }
-            // Bᵀ d (rows), then each row times B.
+            // One tile, zeros outside the image.
+            @inline(__always) func row(_ r: Int) -> SIMD4<Float> {
+                let ih = top + r
+                guard ih >= 0 && ih < IH else { return SIMD4() }
+                if left >= 0 && left + 4 <= IW { return UnsafeRawPointer(x + ih * IW + left).loadUnaligned(as: SIMD4<Float>.self) }
+                var out = SIMD4<Float>()
+                for q in 0..<4 {
+                    let iw = left + q
+                    if iw >= 0 && iw < IW { out[q] = x[ih * IW + iw] }
+                }
+                return out
+            }
+            let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
             @inline(__always) func store(_ r: SIMD4<Float>, _ i: Int) {
                 let base = v + (i * 4) * stride + j
                 base[0] = r[0] - r[2]
@@ -120,10 +142,11 @@ enum WinogradConv {
                 base[2 * stride] = r[2] - r[1]
                 base[3 * stride] = r[1] - r[3]
             }
-            store(d.0 - d.2, 0)
-            store(d.1 + d.2, 1)
-            store(d.2 - d.1, 2)
-            store(d.1 - d.3, 3)
+            store(d0 - d2, 0)
+            store(d1 + d2, 1)
+            store(d2 - d1, 2)
+            store(d1 - d3, 3)
+            j += 1
         }
     }
 
@@ -132,14 +155,36 @@ enum WinogradConv {
     @inline(__always)
     static func transformOutput(_ m: UnsafePointer<Float>, stride: Int, bias: Float, tiles: Range<Int>, TW: Int, OH: Int, OW: Int,
                                 into y: UnsafeMutablePointer<Float>) {
-        for (j, t) in tiles.enumerated() {
+        var j = 0
+        let count = tiles.count
+        while j < count {
+            let t = tiles.lowerBound + j
+            let tw = t % TW
+            let oh = (t / TW) * 2, ow = tw * 2
+            if j + 8 <= count && tw + 8 <= TW && oh + 2 <= OH && ow + 16 <= OW {
+                // 8 tiles in vector lanes; the two output rows interleave the tiles' columns.
+                let p = UnsafeRawPointer(m + j)
+                @inline(__always) func at(_ xi: Int) -> SIMD8<Float> { p.loadUnaligned(fromByteOffset: xi * stride * 4, as: SIMD8<Float>.self) }
+                let b = SIMD8<Float>(repeating: bias)
+                var s0 = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>()), s1 = s0
+                s0.0 = at(0) + at(4) + at(8); s1.0 = at(4) - at(8) - at(12)
+                s0.1 = at(1) + at(5) + at(9); s1.1 = at(5) - at(9) - at(13)
+                s0.2 = at(2) + at(6) + at(10); s1.2 = at(6) - at(10) - at(14)
+                s0.3 = at(3) + at(7) + at(11); s1.3 = at(7) - at(11) - at(15)
+                let y00 = s0.0 + s0.1 + s0.2 + b, y01 = s0.1 - s0.2 - s0.3 + b
+                let y10 = s1.0 + s1.1 + s1.2 + b, y11 = s1.1 - s1.2 - s1.3 + b
+                let row0 = UnsafeMutableRawPointer(y + oh * OW + ow)
+                row0.storeBytes(of: interleave(y00, y01), as: SIMD16<Float>.self)
+                row0.storeBytes(of: interleave(y10, y11), toByteOffset: OW * 4, as: SIMD16<Float>.self)
+                j += 8
+                continue
+            }
             let p = m + j
-            func row(_ i: Int) -> SIMD4<Float> {
+            @inline(__always) func row(_ i: Int) -> SIMD4<Float> {
                 SIMD4(p[(i * 4) * stride], p[(i * 4 + 1) * stride], p[(i * 4 + 2) * stride], p[(i * 4 + 3) * stride])
             }
             let (a, b, c, d) = (row(0), row(1), row(2), row(3))
             let s0 = a + b + c, s1 = b - c - d
-            let oh = (t / TW) * 2, ow = (t % TW) * 2
             let y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s0[1] - s0[2] - s0[3] + bias
             let y10 = s1[0] + s1[1] + s1[2] + bias, y11 = s1[1] - s1[2] - s1[3] + bias
             let row0 = y + oh * OW + ow
@@ -149,6 +194,13 @@ enum WinogradConv {
                 row0[OW] = y10
                 if ow + 1 < OW { row0[OW + 1] = y11 }
             }
+            j += 1
         }
+    }
+
+    /// (a0, b0, a1, b1, ...).
+    @inline(__always)
+    static func interleave(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD16<Float> {
+        SIMD16(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
     }
 }

@@ -130,9 +130,11 @@ struct ConvOpsTests {
     }
 
     @Test func im2colConvolutionsMatchTheDefinition() throws {
-        // Column tiles (plane 96x96 with 3x3x32 taps exceeds one tile), strides, asymmetric
+        // Column tiles (plane 96x96 with 3x3x32 taps exceeds one tile; dilated so that it is
+        // not a Winograd case), strides, asymmetric
         // pads, dilations, groups, batches, 1-D and 3-D.
-        try checkConv(Case(x: [1, 32, 96, 96], w: [24, 32, 3, 3], pads: [1, 1, 1, 1]))
+        try checkConv(Case(x: [1, 32, 96, 96], w: [24, 32, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2]))
+        try checkConv(Case(x: [1, 32, 40, 40], w: [24, 16, 3, 3], group: 2, pads: [1, 1, 1, 1]))
         try checkConv(Case(x: [2, 6, 17, 23], w: [8, 3, 3, 5], group: 2, strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1]))
         try checkConv(Case(x: [1, 3, 64, 65], w: [16, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3]))
         try checkConv(Case(x: [1, 4, 9, 9], w: [5, 4, 1, 1], strides: [2, 2], bias: false))
@@ -147,6 +149,7 @@ struct ConvOpsTests {
         try checkConv(Case(x: [1, 16, 24, 24], w: [12, 16, 3, 3], pads: [1, 1, 1, 1]))
         try checkConv(Case(x: [2, 9, 23, 29], w: [10, 9, 3, 3], pads: [0, 2, 1, 0]))
         try checkConv(Case(x: [1, 8, 41, 20], w: [8, 8, 3, 3], bias: false))
+        try checkConv(Case(x: [1, 8, 40, 45], w: [9, 8, 3, 3], pads: [1, 1, 1, 1]))
     }
 
     @Test func pointwiseConvolutionsMatchTheDefinition() throws {

@@ -109,6 +109,64 @@ enum Conformance {
         func visit<T: NumericElement>(_ type: T.Type) throws -> [Double] { tensor.elements(T.self).map(\.asDouble) }
     }
 
+    // MARK: Kinds
+
+    /// What issue 3's goal leaves out: training ops, string ops and sequence/optional
+    /// types. The same rules as scripts/gen_node_tests.py's manifest.
+    enum Kind: String { case tensor, training, string, sequenceOptional = "sequence_optional" }
+
+    static let trainingOps: Set<String> = ["Adam", "Adagrad", "Momentum", "Gradient"]
+    static let stringOps: Set<String> = ["StringNormalizer", "StringConcat", "StringSplit", "RegexFullMatch"]
+    static let stringAttributes: Set<String> = ["pool_strings", "keys_strings", "values_strings", "cats_strings",
+                                                "classlabels_strings", "value_string", "value_strings"]
+    static let sequenceOps: Set<String> = ["SequenceAt", "SequenceConstruct", "SequenceEmpty", "SequenceErase",
+                                           "SequenceInsert", "SequenceLength", "SequenceMap", "SplitToSequence",
+                                           "ConcatFromSequence", "Optional", "OptionalHasElement", "OptionalGetElement"]
+
+    /// The kind of a case folder's model (tensor when it cannot be read).
+    static func kind(caseDirectory dir: String) -> Kind {
+        guard let model = try? ONNXImporter.load(path: dir + "/model.onnx") else { return .tensor }
+        var nodes: [Node] = []
+        func walk(_ g: Graph) { for (_, n) in g.liveNodes { nodes.append(n); n.subgraphs.forEach(walk) } }
+        walk(model.graph)
+        let g = model.graph
+        if nodes.contains(where: { trainingOps.contains($0.opType) || $0.domain == "ai.onnx.preview.training" })
+            || model.opsetImports.contains(where: { $0.domain == "ai.onnx.preview.training" }) {
+            return .training
+        }
+        func hasString(_ t: ValueType?) -> Bool {
+            switch t {
+            case .tensor(let d, _)?, .sparseTensor(let d, _)?: return d == .string
+            case .sequence(let e)?, .optional(let e)?: return hasString(e)
+            case .map(let k, let v)?: return k == .string || hasString(v)
+            case nil: return false
+            }
+        }
+        let interface = (g.inputs + g.outputs).map { g[value: $0].type }
+        let stringAttribute: (Node) -> Bool = { n in
+            n.attributes.contains { a in
+                if stringAttributes.contains(a.name) { return true }
+                if case .tensor(let t) = a.value { return t.dtype == .string }
+                if case .tensors(let ts) = a.value { return ts.contains { $0.dtype == .string } }
+                return false
+            }
+        }
+        if interface.contains(where: hasString) || g.values.contains(where: { hasString($0.type) })
+            || nodes.contains(where: { stringOps.contains($0.opType) || stringAttribute($0) }) {
+            return .string
+        }
+        let isCollection: (ValueType?) -> Bool = { t in
+            switch t {
+            case .sequence?, .optional?, .map?: return true
+            default: return false
+            }
+        }
+        if interface.contains(where: isCollection) || nodes.contains(where: { sequenceOps.contains($0.opType) }) {
+            return .sequenceOptional
+        }
+        return .tensor
+    }
+
     // MARK: Expectations
 
     /// `Tests/ModelRuntimeTests/conformance-expectations.txt`: one line per case,

@@ -195,8 +195,9 @@ enum ConvOps {
             // Experiment: OpenBLAS's own threads on each product, im2col on this thread.
             let tiles = (plane + tile - 1) / tile
             GEMM.setBLASThreads(workers)
-            let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
-            defer { buffer?.deallocate() }
+            let scratch = pointwise ? nil : ScratchBuffer<T>(kc * tile)
+            defer { scratch?.release() }
+            let buffer = scratch?.pointer
             for item in 0..<(images * tiles) {
                 let t = item % tiles, ig = item / tiles
                 let n = ig / g.group, grp = ig % g.group
@@ -245,14 +246,16 @@ enum ConvOps {
 
         if items >= workers {
             parallelFor(items, threads: workers) { range in
-                let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
-                defer { buffer?.deallocate() }
+                let scratch = pointwise ? nil : ScratchBuffer<T>(kc * tile)
+                defer { scratch?.release() }
+                let buffer = scratch?.pointer
                 for item in range { run(item, buffer, rows: 0..<moutG, fill: true) }
             }
         } else {
             // Fewer tiles than threads (small images): split each product's output channels.
-            let buffer = pointwise ? nil : UnsafeMutablePointer<T>.allocate(capacity: kc * tile)
-            defer { buffer?.deallocate() }
+            let scratch = pointwise ? nil : ScratchBuffer<T>(kc * tile)
+            defer { scratch?.release() }
+            let buffer = scratch?.pointer
             for item in 0..<items {
                 if let buffer {
                     let t = item % tiles, ig = item / tiles
@@ -422,14 +425,16 @@ enum ConvOps {
                         }
                         if !direct { fillBias(py, bs?.baseAddress, g: g) }
                         // W_g is [cinG, rows]; its transpose [rows, cinG] makes the product row-splittable.
-                        let wt = UnsafeMutablePointer<T>.allocate(capacity: g.group * rows * cinG)
-                        defer { wt.deallocate() }
+                        let wtScratch = ScratchBuffer<T>(g.group * rows * cinG)
+                        defer { wtScratch.release() }
+                        let wt = wtScratch.pointer
                         for grp in 0..<g.group {
                             let src = pw + grp * cinG * rows, dst = wt + grp * rows * cinG
                             for c in 0..<cinG { for r in 0..<rows { dst[r * cinG + c] = src[c * rows + r] } }
                         }
-                        let col = UnsafeMutablePointer<T>.allocate(capacity: rows * inPlane)
-                        defer { col.deallocate() }
+                        let colScratch = ScratchBuffer<T>(rows * inPlane)
+                        defer { colScratch.release() }
+                        let col = colScratch.pointer
                         for n in 0..<g.batch {
                             for grp in 0..<g.group {
                                 let xg = px + (n * g.inChannels + grp * cinG) * inPlane
