@@ -107,7 +107,8 @@ public struct ModelSummary: Codable, Sendable, Equatable {
         var out: [Int] = []
         for d in shape.dims {
             switch d {
-            case .known(let n): out.append(n)
+            case .known(let n) where n >= 0: out.append(n)
+            case .known: out.append(1)  // -1: a dynamic dim, counted like a symbol
             case .symbolic: out.append(1)
             case .unknown: return nil
             }

@@ -5,8 +5,10 @@ public enum Dim: Hashable, Sendable, CustomStringConvertible {
     case symbolic(String)
     case unknown
 
+    /// The size, when known; nil for symbolic and unknown dims and for the negative sizes
+    /// some exporters (PaddlePaddle: -1) write for a dynamic dim.
     public var value: Int? {
-        if case .known(let v) = self { return v }
+        if case .known(let v) = self, v >= 0 { return v }
         return nil
     }
 

@@ -620,8 +620,9 @@ struct ProtoTypes {
         return Shape(messages(p.pointee.dim, p.pointee.n_dim).map { d -> Dim in
             switch d.pointee.value_case {
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
-                // Some exporters (PaddlePaddle) write -1 for a dynamic dim.
-                return d.pointee.dim_value >= 0 ? .known(Int(d.pointee.dim_value)) : .unknown
+                // Kept as written, -1 included (PaddlePaddle's dynamic dim), so the file
+                // round-trips; `Dim.value` treats a negative dim as unknown.
+                return .known(Int(d.pointee.dim_value))
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM:
                 let s = string(d.pointee.dim_param)
                 return s.isEmpty ? .unknown : .symbolic(s)

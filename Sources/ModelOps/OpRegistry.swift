@@ -27,6 +27,11 @@ public enum OpRegistry {
         ResizeOps.schemas,
         DetectionOps.schemas,
         SequenceOps.schemas,
+        AttentionOps.schemas,
+        SignalOps.schemas,
+        ImageOps.schemas,
+        LinearAlgebraOps.schemas,
+        TextOps.schemas,
     ].flatMap { $0 }
 
     private static let index: [String: OpSchema] = {

@@ -13,11 +13,15 @@ enum WinogradConv {
     /// Output tiles (2x2) of one image.
     static func tileCount(_ g: ConvGeometry) -> Int { ((g.output[1] + 1) / 2) * ((g.output[2] + 1) / 2) }
 
-    /// Whether the convolution is a 3x3/1 single-group 2-D one with enough tiles and
-    /// channels for Winograd to pay.
+    /// Whether the convolution is a 3x3/1 single-group 2-D one where Winograd measured
+    /// faster than im2col + GEMM: at least 100 output tiles, and fewer output than input
+    /// channels or at least 128 input channels. (With as many outputs as inputs and few
+    /// channels, e.g. ResNet-50's 64 -> 64 at 56x56, its 16 GEMMs with K = C are too small
+    /// for OpenBLAS to run efficiently; with few outputs, im2col's 9-fold copy dominates.)
     static func applies(_ g: ConvGeometry) -> Bool {
         g.spatialRank == 2 && g.group == 1 && g.kernel == [1, 3, 3] && g.stride == [1, 1, 1] && g.dilation == [1, 1, 1]
             && tileCount(g) >= 100 && g.inChannels >= 8 && g.outChannels >= 8
+            && (g.outChannels < g.inChannels || g.inChannels >= 128)
     }
 
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

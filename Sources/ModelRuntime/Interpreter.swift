@@ -284,7 +284,7 @@ final class GraphPlan: @unchecked Sendable {
         guard let shape else { return }
         guard shape.rank == t.dims.count else { throw .inputMismatch(name: v.name, expected: expected, actual: actual) }
         for (d, n) in zip(shape.dims, t.dims) {
-            if case .known(let k) = d, k != n { throw .inputMismatch(name: v.name, expected: expected, actual: actual) }
+            if let k = d.value, k != n { throw .inputMismatch(name: v.name, expected: expected, actual: actual) }
         }
     }
 }

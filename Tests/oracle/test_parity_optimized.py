@@ -21,7 +21,7 @@ from test_run_real_models import MODELS
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,path,shape,source", MODELS, ids=[m[0] for m in MODELS])
+@pytest.mark.parametrize("name,path,shape,source", MODELS)
 def test_optimized_model_keeps_parity(modelconv: Path, tmp_path: Path, name: str, path: Path,
                                       shape: tuple[int, ...] | None, source: str) -> None:
     if not path.is_file():

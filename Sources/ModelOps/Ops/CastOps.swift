@@ -8,11 +8,15 @@ import ModelIR
 ///   unsigned and 64-bit targets) or NaN gives that type's minimum (x86 `cvttss2si`), then
 ///   narrower targets keep the low bits: `Cast(300.0 -> int8)` is 44.
 /// - integer to integer wraps (keeps the low bits); anything to bool is `!= 0`.
-/// - bfloat16, float8 (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz) and float4e2m1 go through float32;
-///   int4/uint4 through int8/uint8. Float8 targets clamp out-of-range values to the largest
-///   finite value when `saturate` is 1 (the default), else give inf (e5m2) or NaN;
-///   float4e2m1 always saturates; NaN becomes the target's NaN (float4e2m1: -0, like
-///   ml_dtypes).
+/// - bfloat16, float8 (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz, e8m0) and float4e2m1 go through
+///   float32; int4/uint4/int2/uint2 through int8/uint8 (the low bits kept, like ml_dtypes).
+///   Float8 targets clamp out-of-range values to the largest finite value when `saturate`
+///   is 1 (the default), else give inf (e5m2) or NaN; float4e2m1 always saturates; NaN
+///   becomes the target's NaN (float4e2m1: -0, like ml_dtypes).
+/// - float8e8m0 (opset 24+: an 8-bit exponent, 2^(e-127), 0xFF NaN, no sign or zero) keeps
+///   the float32 exponent and rounds by `round_mode` ("up" by default, "down", "nearest")
+///   as `onnx.numpy_helper.to_float8e8m0` does: NaN and ±inf give 0xFF, the sign is
+///   dropped, and `saturate` stops rounding up from 0xFE.
 /// BitCast (26) relabels the bytes with another type of the same width.
 /// Strings parse as numbers ("NaN", "INF" included) and print like NumPy's `astype(str)`.
 enum CastOps {
@@ -35,7 +39,8 @@ enum CastOps {
                 throw OpError.invalid("attribute 'to' is required")
             }
             let saturate = ctx.opset >= 19 ? ctx.int("saturate", default: 1) != 0 : true
-            return [.tensor(try cast(x, to: to, saturate: saturate, threads: ctx.threads))]
+            let rounding = try roundMode(ctx)
+            return [.tensor(try cast(x, to: to, saturate: saturate, roundMode: rounding, threads: ctx.threads))]
         },
         OpSchema("BitCast", versions: [26]) { ctx in
             let x = try ctx.tensor(0)
@@ -51,9 +56,21 @@ enum CastOps {
             let x = try ctx.tensor(0)
             let like = try ctx.tensor(1)
             let saturate = ctx.opset >= 19 ? ctx.int("saturate", default: 1) != 0 : true
-            return [.tensor(try cast(x, to: like.dtype, saturate: saturate, threads: ctx.threads))]
+            let rounding = try roundMode(ctx)
+            return [.tensor(try cast(x, to: like.dtype, saturate: saturate, roundMode: rounding, threads: ctx.threads))]
         },
     ]
+
+    /// How a cast to float8e8m0 rounds (attribute `round_mode`, opset 24+).
+    enum RoundMode: String { case up, down, nearest }
+
+    static func roundMode(_ ctx: KernelContext) throws -> RoundMode {
+        let name = ctx.opset >= 24 ? ctx.string("round_mode", default: "up") : "up"
+        guard let mode = RoundMode(rawValue: name) else {
+            throw OpError.invalid("attribute 'round_mode' is '\(name)'; expected up, down or nearest")
+        }
+        return mode
+    }
 
     /// The TensorProto.DataType enum name of `t` ("FLOAT", "INT64"...).
     static func onnxName(_ t: DType) -> String {
@@ -65,19 +82,24 @@ enum CastOps {
     }
 
     /// `x` converted to `to` (see the type's documentation for the rules).
-    static func cast(_ x: Tensor, to: DType, saturate: Bool, threads: Int) throws -> Tensor {
+    static func cast(_ x: Tensor, to: DType, saturate: Bool, roundMode: RoundMode = .up, threads: Int) throws -> Tensor {
         if x.dtype == to { return x }
-        if x.dtype == .string { return try cast(parseStrings(x), to: to, saturate: saturate, threads: threads) }
+        if x.dtype == .string { return try cast(parseStrings(x), to: to, saturate: saturate, roundMode: roundMode, threads: threads) }
         if to == .string { return try formatStrings(x, threads: threads) }
         // Sources Swift has no element type for: widen first.
         switch x.dtype {
-        case .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1:
-            return try cast(try widenToFloat(x, threads: threads), to: to, saturate: saturate, threads: threads)
-        case .int4, .uint4:
-            return try cast(unpack4(x), to: to, saturate: saturate, threads: threads)
+        case .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1, .float8e8m0:
+            return try cast(try widenToFloat(x, threads: threads), to: to, saturate: saturate, roundMode: roundMode, threads: threads)
+        case .int4, .uint4, .int2, .uint2:
+            return try cast(unpackBits(x), to: to, saturate: saturate, roundMode: roundMode, threads: threads)
         default: break
         }
         switch to {
+        case .float8e8m0:
+            let f = try cast(x, to: .float32, saturate: saturate, threads: threads)
+            return mapElements(f, UInt32.self, UInt8Bits.self, dtype: .float8e8m0, threads: threads) { s, d, n in
+                for i in 0..<n { d[i] = UInt8Bits(bits: float8e8m0(bits: s[i], saturate: saturate, roundMode: roundMode)) }
+            }
         case .bfloat16:
             let f = try cast(x, to: .float32, saturate: saturate, threads: threads)
             return mapElements(f, Float.self, BFloat16Bits.self, threads: threads) { s, d, n in
@@ -95,9 +117,9 @@ enum CastOps {
             return mapElements(f, Float.self, UInt8Bits.self, dtype: to, threads: threads) { s, d, n in
                 for i in 0..<n { d[i] = UInt8Bits(bits: format.encode(s[i], saturate: saturate)) }
             }
-        case .int4, .uint4:
-            let wide = try cast(x, to: to == .int4 ? .int8 : .uint8, saturate: saturate, threads: threads)
-            return pack4(wide, as: to)
+        case .int4, .uint4, .int2, .uint2:
+            let wide = try cast(x, to: to == .int4 || to == .int2 ? .int8 : .uint8, saturate: saturate, threads: threads)
+            return packBits(wide, as: to)
         default: break
         }
         guard let out = try x.dtype.visitCastable(CastSourceVisitor(x: x, to: to, threads: threads)) ?? nil else {
@@ -127,10 +149,10 @@ enum CastOps {
         case .float64: text = x.elements(Double.self).map { $0.isNaN ? "nan" : $0.description }
         case .float16: text = x.elements(Float16.self).map { $0.isNaN ? "nan" : $0.description }
         case .bool: text = x.elements(Bool.self).map { $0 ? "True" : "False" }
-        case .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1:
+        case .bfloat16, .float8e4m3fn, .float8e4m3fnuz, .float8e5m2, .float8e5m2fnuz, .float4e2m1, .float8e8m0:
             return try formatStrings(try widenToFloat(x, threads: threads), threads: threads)
-        case .int4, .uint4:
-            return try formatStrings(unpack4(x), threads: threads)
+        case .int4, .uint4, .int2, .uint2:
+            return try formatStrings(unpackBits(x), threads: threads)
         default:
             guard let v = try x.dtype.visitNumeric(IntegerText(x: x)) else {
                 throw OpError.unsupported("cast from \(x.dtype) to string")
@@ -152,6 +174,11 @@ enum CastOps {
                 for i in 0..<n { d[i] = s[i].float }
             }
         }
+        if x.dtype == .float8e8m0 {
+            return mapElements(x, UInt8.self, Float.self, threads: threads) { s, d, n in
+                for i in 0..<n { d[i] = s[i] == 0xFF ? .nan : Float(sign: .plus, exponent: Int(s[i]) - 127, significand: 1) }
+            }
+        }
         let format = Float8Format(x.dtype)!
         if x.dtype == .float4e2m1 {
             let codes = unpack4(x)
@@ -166,29 +193,61 @@ enum CastOps {
 
     /// The elements of a 4-bit tensor (two per byte, low nibble first) one per byte: int4
     /// sign-extended to int8, uint4 and float4e2m1 as their 4-bit codes in uint8.
-    static func unpack4(_ x: Tensor) -> Tensor {
+    static func unpack4(_ x: Tensor) -> Tensor { unpackBits(x) }
+
+    /// One-byte elements packed two per byte (low nibble first; the last high nibble 0).
+    static func pack4(_ x: Tensor, as dtype: DType) -> Tensor { packBits(x, as: dtype) }
+
+    /// The elements of a sub-byte tensor one per byte: 4-bit types two per byte (low nibble
+    /// first), 2-bit types four per byte (lowest bits first). int4/int2 are sign-extended to
+    /// int8; uint4, uint2 and float4e2m1 give their codes in uint8.
+    static func unpackBits(_ x: Tensor) -> Tensor {
         let count = x.elementCount ?? 0
-        let signed = x.dtype == .int4
+        let bits = x.dtype.bitWidth == 2 ? 2 : 4
+        let perByte = 8 / bits, mask = UInt8((1 << bits) - 1), signBit = UInt8(1 << (bits - 1))
+        let signed = x.dtype == .int4 || x.dtype == .int2
         let bytes: [UInt8] = x.withUnsafeBytes { raw in
             (0..<count).map { i in
-                let byte = i / 2 < raw.count ? raw[i / 2] : 0
-                let nibble = i % 2 == 0 ? byte & 0x0F : byte >> 4
-                return signed && nibble >= 8 ? nibble | 0xF0 : nibble
+                let byte = i / perByte < raw.count ? raw[i / perByte] : 0
+                let code = (byte >> UInt8((i % perByte) * bits)) & mask
+                return signed && code & signBit != 0 ? code | ~mask : code
             }
         }
         return Tensor(unchecked: signed ? .int8 : .uint8, dims: x.dims, storage: .owned(bytes), name: x.name)
     }
 
-    /// One-byte elements packed two per byte (low nibble first; the last high nibble 0).
-    static func pack4(_ x: Tensor, as dtype: DType) -> Tensor {
+    /// One-byte elements packed into the sub-byte `dtype` (4-bit: two per byte, 2-bit: four
+    /// per byte, lowest bits first; unused high bits of the last byte 0). Keeps the low bits.
+    static func packBits(_ x: Tensor, as dtype: DType) -> Tensor {
         let count = x.elementCount ?? 0
-        var bytes = [UInt8](repeating: 0, count: (count + 1) / 2)
+        let bits = dtype.bitWidth == 2 ? 2 : 4
+        let perByte = 8 / bits, mask = UInt8((1 << bits) - 1)
+        var bytes = [UInt8](repeating: 0, count: (count + perByte - 1) / perByte)
         x.withUnsafeBytes { raw in
             for i in 0..<min(count, raw.count) {
-                bytes[i / 2] |= (raw[i] & 0x0F) << (i % 2 == 0 ? 0 : 4)
+                bytes[i / perByte] |= (raw[i] & mask) << UInt8((i % perByte) * bits)
             }
         }
         return Tensor(unchecked: dtype, dims: x.dims, storage: .owned(bytes), name: x.name)
+    }
+
+    /// The float8e8m0 code of the float32 with bit pattern `bits`: its biased exponent,
+    /// rounded by `roundMode` on the mantissa (`onnx.numpy_helper.to_float8e8m0`, bit for
+    /// bit: "nearest" rounds up when the guard bit is set and the round bit, the sticky
+    /// bits or the exponent is non-zero). NaN and ±inf give 0xFF (NaN).
+    @inline(__always) static func float8e8m0(bits: UInt32, saturate: Bool, roundMode: RoundMode) -> UInt8 {
+        let exponent = (bits >> 23) & 0xFF
+        if exponent == 0xFF { return 0xFF }
+        let roundUp: Bool
+        switch roundMode {
+        case .down: roundUp = false
+        case .up: roundUp = bits & 0x7F_FFFF != 0
+        case .nearest:
+            let guardBit = bits & 0x40_0000 != 0, round = bits & 0x20_0000 != 0, sticky = bits & 0x1F_FFFF != 0
+            roundUp = guardBit && (round || sticky || exponent > 0)
+        }
+        if roundUp && !(saturate && exponent == 0xFE) { return UInt8(exponent + 1) }
+        return UInt8(exponent)
     }
 
     struct CastSourceVisitor: CastableVisitor {

@@ -150,7 +150,7 @@ enum ConvOps {
                                 depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
                             }
                         }
-                    } else if T.self == Float.self && !ConvTuning.noWinograd && WinogradConv.applies(g) {
+                    } else if T.self == Float.self && WinogradConv.applies(g) {
                         w.withElements(T.self) { ws in
                             guard let pw = ws.baseAddress else { return }
                             WinogradConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
@@ -185,32 +185,11 @@ enum ConvOps {
         // Column tiles: the col buffer of one tile stays near 1 MB.
         let elementBytes = MemoryLayout<T>.stride
         var tile = plane
-        let budget = ConvTuning.colBytes, minTile = ConvTuning.minTile
-        if !pointwise && kc * plane * elementBytes > budget {
-            tile = min(plane, max(minTile, budget / (kc * elementBytes)))
+        if !pointwise && kc * plane * elementBytes > 1 << 20 {
+            tile = min(plane, max(64, (1 << 20) / (kc * elementBytes)))
         }
         let images = g.batch * g.group
         let workers = GEMM.threadsWorth(flops: images * moutG * kc * plane, threads: threads)
-        if workers > 1 && ConvTuning.blasThreads && T.usesBLAS {
-            // Experiment: OpenBLAS's own threads on each product, im2col on this thread.
-            let tiles = (plane + tile - 1) / tile
-            GEMM.setBLASThreads(workers)
-            let scratch = pointwise ? nil : ScratchBuffer<T>(kc * tile)
-            defer { scratch?.release() }
-            let buffer = scratch?.pointer
-            for item in 0..<(images * tiles) {
-                let t = item % tiles, ig = item / tiles
-                let n = ig / g.group, grp = ig % g.group
-                let xg = x + (n * g.inChannels + grp * cinG) * inPlane
-                let yg = y + (n * g.outChannels + grp * moutG) * plane
-                let c0 = t * tile, len = min(tile, plane - c0)
-                if let buffer { g.im2col(xg, channels: cinG, columns: c0..<(c0 + len), into: buffer, ld: len, zero: T.zero) }
-                if let bias { for m in 0..<moutG { (yg + m * plane + c0).update(repeating: bias[grp * moutG + m], count: len) } }
-                T.product(m: moutG, n: len, k: kc, a: w + grp * moutG * kc, lda: kc, b: buffer.map { UnsafePointer($0) } ?? (xg + c0),
-                          ldb: buffer == nil ? inPlane : len, c: yg + c0, ldc: plane, accumulate: bias != nil)
-            }
-            return
-        }
         if workers > 1 {
             let wanted = (workers + images - 1) / images
             if (plane + tile - 1) / tile < wanted && plane / wanted >= 64 {
@@ -681,10 +660,3 @@ extension Tensor {
     }
 }
 
-import Glibc
-enum ConvTuning {
-    static let colBytes: Int = { getenv("NN_COLBYTES").flatMap { Int(String(cString: $0)) } ?? (1 << 20) }()
-    static let minTile: Int = { getenv("NN_MINTILE").flatMap { Int(String(cString: $0)) } ?? 64 }()
-    static let blasThreads: Bool = getenv("NN_BLASTHREADS") != nil
-    static let noWinograd: Bool = getenv("NN_NOWINOGRAD") != nil
-}

@@ -99,6 +99,18 @@ enum PoolOps {
 
         func outputDims(_ x: [Int]) -> [Int] { Array(x[..<2]) + Array(output.suffix(spatialRank)) }
 
+        /// Per output index along dim `d`: the window's first input position, the taps inside
+        /// the input (`lo..<hi`) and the taps inside the padded input.
+        func windows(_ d: Int) -> (start: [Int], lo: [Int], hi: [Int], padded: [Int]) {
+            var start: [Int] = [], lo: [Int] = [], hi: [Int] = [], padded: [Int] = []
+            for o in 0..<output[d] {
+                let s = o * stride[d] - padHead[d]
+                let t = taps(d, start: s)
+                start.append(s); lo.append(t.lo); hi.append(t.hi); padded.append(t.padded)
+            }
+            return (start, lo, hi, padded)
+        }
+
         /// Along dim `d`, for the window starting at `start`: the taps inside the input
         /// (`lo..<hi` tap indices) and how many taps fall inside the padded input.
         @inline(__always)
@@ -151,34 +163,34 @@ enum PoolOps {
                         guard let px = xs.baseAddress, let py = y.baseAddress else { return }
                         let pi = indices ? ib.baseAddress : nil  // an empty array's base is not nil
                         let workers = parallelForThreads(elements: g.planes * g.outPlane * g.kernel.reduce(1, *), threads: threads)
+                        let wd = g.windows(0), wh = g.windows(1), ww = g.windows(2)
+                        let (dd, dh, dw) = (g.dilation[0], g.dilation[1], g.dilation[2])
+                        let inPlane = g.inPlane, outPlane = g.outPlane, rank = g.spatialRank
                         parallelFor(g.planes, threads: workers) { planes in
                             for p in planes {
-                                let xp = px + p * g.inPlane
-                                var o = p * g.outPlane
+                                let xp = px + p * inPlane
+                                var o = p * outPlane
                                 for od in 0..<OD {
-                                    let ds = od * g.stride[0] - g.padHead[0]
-                                    let td = g.taps(0, start: ds)
+                                    let ds = wd.start[od], dLo = wd.lo[od], dHi = wd.hi[od]
                                     for oh in 0..<OH {
-                                        let hs = oh * g.stride[1] - g.padHead[1]
-                                        let th = g.taps(1, start: hs)
+                                        let hs = wh.start[oh], hLo = wh.lo[oh], hHi = wh.hi[oh]
                                         for ow in 0..<OW {
-                                            let ws = ow * g.stride[2] - g.padHead[2]
-                                            let tw = g.taps(2, start: ws)
+                                            let ws = ww.start[ow], wLo = ww.lo[ow], wHi = ww.hi[ow]
                                             if pi == nil {
                                                 // Values only: no index bookkeeping in the loop.
                                                 var best = T.zero, first = true
-                                                for kd in td.lo..<td.hi {
-                                                    let id = ds + kd * g.dilation[0]
-                                                    for kh in th.lo..<th.hi {
-                                                        let row = xp + (id * IH + hs + kh * g.dilation[1]) * IW + ws
-                                                        var kw = tw.lo
-                                                        if first && kw < tw.hi {
-                                                            best = row[kw * g.dilation[2]]
+                                                for kd in dLo..<dHi {
+                                                    let id = ds + kd * dd
+                                                    for kh in hLo..<hHi {
+                                                        let row = xp + (id * IH + hs + kh * dh) * IW + ws
+                                                        var kw = wLo
+                                                        if first && kw < wHi {
+                                                            best = row[kw * dw]
                                                             first = false
                                                             kw += 1
                                                         }
-                                                        while kw < tw.hi {
-                                                            let v = row[kw * g.dilation[2]]
+                                                        while kw < wHi {
+                                                            let v = row[kw * dw]
                                                             if v > best { best = v }
                                                             kw += 1
                                                         }
@@ -189,16 +201,15 @@ enum PoolOps {
                                                 continue
                                             }
                                             var best = T.zero, at = -1
-                                            for kd in td.lo..<td.hi {
-                                                let id = ds + kd * g.dilation[0]
-                                                for kh in th.lo..<th.hi {
-                                                    let ih = hs + kh * g.dilation[1]
-                                                    let row = (id * IH + ih) * IW
-                                                    for kw in tw.lo..<tw.hi {
-                                                        let v = xp[row + ws + kw * g.dilation[2]]
+                                            for kd in dLo..<dHi {
+                                                let id = ds + kd * dd
+                                                for kh in hLo..<hHi {
+                                                    let row = (id * IH + hs + kh * dh) * IW + ws
+                                                    for kw in wLo..<wHi {
+                                                        let v = xp[row + kw * dw]
                                                         if at < 0 || v > best {
                                                             best = v
-                                                            at = row + ws + kw * g.dilation[2]
+                                                            at = row + kw * dw
                                                         }
                                                     }
                                                 }
@@ -208,13 +219,13 @@ enum PoolOps {
                                                 var spatial = at
                                                 if columnMajor {
                                                     let iw = at % IW, ih = (at / IW) % IH, id = at / (IW * IH)
-                                                    switch g.spatialRank {
+                                                    switch rank {
                                                     case 1: spatial = iw
                                                     case 2: spatial = ih + iw * IH
                                                     default: spatial = id + ih * ID + iw * ID * IH
                                                     }
                                                 }
-                                                pi[o] = Int64(p * g.inPlane + spatial)
+                                                pi[o] = Int64(p * inPlane + spatial)
                                             }
                                             o += 1
                                         }
@@ -277,32 +288,35 @@ enum PoolOps {
             x.withElements(T.self) { xs in
                 guard let px = xs.baseAddress, let py = y.baseAddress else { return }
                 let workers = parallelForThreads(elements: g.planes * g.outPlane * g.kernel.reduce(1, *), threads: threads)
+                let wd = g.windows(0), wh = g.windows(1), ww = g.windows(2)
+                let (dd, dh, dw) = (g.dilation[0], g.dilation[1], g.dilation[2])
+                let inPlane = g.inPlane, outPlane = g.outPlane
                 parallelFor(g.planes, threads: workers) { planes in
                     for plane in planes {
-                        let xp = px + plane * g.inPlane
-                        var o = plane * g.outPlane
+                        let xp = px + plane * inPlane
+                        var o = plane * outPlane
                         for od in 0..<OD {
-                            let ds = od * g.stride[0] - g.padHead[0]
-                            let td = g.taps(0, start: ds)
+                            let ds = wd.start[od]
+                            let td = (lo: wd.lo[od], hi: wd.hi[od], padded: wd.padded[od])
                             for oh in 0..<OH {
-                                let hs = oh * g.stride[1] - g.padHead[1]
-                                let th = g.taps(1, start: hs)
+                                let hs = wh.start[oh]
+                                let th = (lo: wh.lo[oh], hi: wh.hi[oh], padded: wh.padded[oh])
                                 for ow in 0..<OW {
-                                    let ws = ow * g.stride[2] - g.padHead[2]
-                                    let tw = g.taps(2, start: ws)
+                                    let ws = ww.start[ow]
+                                    let tw = (lo: ww.lo[ow], hi: ww.hi[ow], padded: ww.padded[ow])
                                     var sum = 0.0
                                     for kd in td.lo..<td.hi {
-                                        let id = ds + kd * g.dilation[0]
+                                        let id = ds + kd * dd
                                         for kh in th.lo..<th.hi {
-                                            let row = xp + (id * IH + hs + kh * g.dilation[1]) * IW + ws
+                                            let row = xp + (id * IH + hs + kh * dh) * IW + ws
                                             if isLp {
                                                 if p == 2 {
-                                                    for kw in tw.lo..<tw.hi { let v = row[kw * g.dilation[2]].asDouble; sum += v * v }
+                                                    for kw in tw.lo..<tw.hi { let v = row[kw * dw].asDouble; sum += v * v }
                                                 } else {
-                                                    for kw in tw.lo..<tw.hi { sum += pow(abs(row[kw * g.dilation[2]].asDouble), p) }
+                                                    for kw in tw.lo..<tw.hi { sum += pow(abs(row[kw * dw].asDouble), p) }
                                                 }
                                             } else {
-                                                for kw in tw.lo..<tw.hi { sum += row[kw * g.dilation[2]].asDouble }
+                                                for kw in tw.lo..<tw.hi { sum += row[kw * dw].asDouble }
                                             }
                                         }
                                     }

@@ -1,8 +1,8 @@
 import ModelIR
 
 /// QuantizeLinear, DequantizeLinear (per-tensor, per-axis, blocked; 8/16-bit integers,
-/// int32 input to DequantizeLinear, int4/uint4, float8 and float4e2m1 through CastOps'
-/// codecs), QLinearMatMul, MatMulInteger's sibling DynamicQuantizeLinear.
+/// int32 input to DequantizeLinear, 2- and 4-bit integers packed low bits first, float8 and
+/// float4e2m1 through CastOps' codecs), DynamicQuantizeLinear, QLinearMatMul.
 ///
 /// Arithmetic follows `onnx.reference` (NumPy): QuantizeLinear divides in the input's
 /// precision (float16 in float16, or the `precision` attribute's type), rounds half to even,
@@ -174,6 +174,8 @@ enum QuantizeOps {
         case .int16: return -32768...32767
         case .uint4: return 0...15
         case .int4: return -8...7
+        case .uint2: return 0...3
+        case .int2: return -2...1
         case .int32: return Int64(Int32.min)...Int64(Int32.max)
         default: return nil
         }
@@ -189,6 +191,11 @@ enum QuantizeOps {
         case .int32: return Tensor.of(values.map { Int32($0) }, dims: dims)
         case .uint4: return CastOps.pack4(Tensor.of(values.map { UInt8($0) }, dims: dims), as: .uint4)
         case .int4: return CastOps.pack4(Tensor.of(values.map { Int8($0) }, dims: dims), as: .int4)
+        case .uint2, .int2:
+            // Four per byte, the first in the low bits.
+            var bytes = [UInt8](repeating: 0, count: (values.count + 3) / 4)
+            for (i, v) in values.enumerated() { bytes[i / 4] |= (UInt8(truncatingIfNeeded: Int(v)) & 3) << (2 * (i % 4)) }
+            return Tensor(unchecked: dtype, dims: dims, storage: .owned(bytes))
         default: throw OpError.unsupported("quantized type \(dtype)")
         }
     }
@@ -326,6 +333,15 @@ enum QuantizeOps {
     static func integerValues(_ t: Tensor, name: String) throws -> [Int64] {
         if t.dtype == .int4 || t.dtype == .uint4 {
             return try integerValues(CastOps.unpack4(t), name: name)
+        }
+        if t.dtype == .int2 || t.dtype == .uint2 {
+            let count = t.elementCount ?? 0
+            return t.withUnsafeBytes { raw in
+                (0..<count).map { i in
+                    let code = Int64(i / 4 < raw.count ? (raw[i / 4] >> (2 * (i % 4))) & 3 : 0)
+                    return t.dtype == .int2 && code >= 2 ? code - 4 : code
+                }
+            }
         }
         guard let v = t.integers() else { throw OpError.unsupported("\(name) of type \(t.dtype) (an integer type is expected)") }
         return v.map { Int64($0) }
