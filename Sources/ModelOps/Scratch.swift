@@ -9,10 +9,11 @@ import Darwin
 /// Large `malloc`s are fresh `mmap`s: every call of a kernel would otherwise page-fault its
 /// scratch in again (several percent of a ResNet-50 run). Buffers returned to the pool are
 /// kept, up to `capacity` bytes in total (the largest are released first when over), and
-/// handed out again to any thread; a buffer is used by one caller at a time. Contents are
-/// not cleared.
+/// handed out again to any thread; a buffer is used by one caller at a time. A request no
+/// free buffer fits releases the largest free one, so the pool holds about one buffer per
+/// concurrent user. Contents are not cleared.
 final class ScratchPool: @unchecked Sendable {
-    static let shared = ScratchPool(capacity: 64 << 20)
+    static let shared = ScratchPool(capacity: 32 << 20)
 
     private let capacity: Int
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -45,7 +46,16 @@ final class ScratchPool: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
             return b
         }
+        // None is large enough: drop the largest smaller one, which this request would
+        // otherwise leave behind (keeps the pool to a few buffers of the sizes in use).
+        var drop: UnsafeMutableRawPointer? = nil
+        if let i = free.indices.max(by: { free[$0].1 < free[$1].1 }) {
+            drop = free[i].0
+            freeBytes -= free[i].1
+            free.remove(at: i)
+        }
         pthread_mutex_unlock(mutex)
+        drop?.deallocate()
         let size = max(bytes, 64)
         return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), size)
     }

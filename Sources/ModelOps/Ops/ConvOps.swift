@@ -2,12 +2,16 @@ import ModelIR
 
 /// Conv, ConvTranspose, ConvInteger and QLinearConv over 1 to 3 spatial dims.
 ///
-/// float32 (and float16, computed in float32 and rounded once) goes through im2col + GEMM
-/// (OpenBLAS `sgemm`) over column tiles of bounded size, or a direct loop for depthwise
-/// convolutions (one input channel per group); float64 the same through `dgemm`; the integer
-/// ops through the same im2col with an int32 product. Threads: `parallelFor` over (image,
-/// group, column tile) with single-threaded BLAS calls, or over the rows of one product
-/// when there are fewer tiles than threads.
+/// float32 (and float16, computed in float32 and rounded once) takes one of three paths:
+/// depthwise (one input channel per group, 1-D/2-D): `DepthwiseConv`, direct SIMD loops;
+/// 3x3/1 single-group with enough tiles: `WinogradConv`, F(2x2,3x3); otherwise im2col +
+/// GEMM (OpenBLAS `sgemm`; 1x1/1 unpadded convolutions read the image in place) over column
+/// tiles whose col buffer stays near 1 MB. float64 goes through im2col + `dgemm`; ConvInteger
+/// and QLinearConv through the same im2col with an int32 product. Threads: `parallelFor`
+/// over (image, group, column tile), planes or tile chunks with single-threaded BLAS calls,
+/// or over the rows of one product when there are fewer tiles than threads (on this 2-core
+/// machine OpenBLAS's own threads measured no better, within noise, and leave im2col serial).
+/// Weights that only reach BLAS are passed in place, unaligned mapped storage included.
 enum ConvOps {
     static let schemas: [OpSchema] = [
         OpSchema("Conv", versions: [1, 11, 22]) { ctx in [.tensor(try conv(ctx))] },

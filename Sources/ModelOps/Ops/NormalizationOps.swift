@@ -79,17 +79,18 @@ enum NormalizationOps {
             let a = (0..<params).map { Float(scale[$0] / (variance[$0] + epsilon).squareRoot()) }
             let shift = (0..<params).map { Float(bias[$0]) - Float(mean[$0]) * a[$0] }
             let y = x.withElements(Float.self) { xs in
-                Tensor.make(Float.self, dims: x.dims) { out in
+                Tensor.makeUninitialized(Float.self, dims: x.dims) { out in
                     guard let px = xs.baseAddress, let po = out.baseAddress else { return }
                     let workers = parallelForThreads(elements: xs.count, threads: ctx.threads)
                     parallelFor(n * c, threads: workers) { range in
                         for plane in range {
-                            let ch = plane % c, base = plane * spatial
+                            let ch = plane % c
+                            let src = px + plane * spatial, dst = po + plane * spatial
                             if perActivation {
-                                for i in 0..<spatial { po[base + i] = px[base + i] * a[ch * spatial + i] + shift[ch * spatial + i] }
+                                let o = ch * spatial
+                                for i in 0..<spatial { dst[i] = src[i] * a[o + i] + shift[o + i] }
                             } else {
-                                let (s, t) = (a[ch], shift[ch])
-                                for i in 0..<spatial { po[base + i] = px[base + i] * s + t }
+                                affine(src, dst, count: spatial, scale: a[ch], shift: shift[ch])
                             }
                         }
                     }
@@ -145,6 +146,23 @@ enum NormalizationOps {
             out.append(.tensor(try tensor(batchVar, dtype: varT.dtype, dims: varT.dims)))
         }
         return out
+    }
+
+    /// `dst[i] = src[i] * scale + shift` for `count` floats, 16 at a time.
+    @inline(__always)
+    static func affine(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int, scale: Float, shift: Float) {
+        let s = SIMD16<Float>(repeating: scale), t = SIMD16<Float>(repeating: shift)
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+        var i = 0
+        while i + 16 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * s + t, toByteOffset: i * 4,
+                          as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            dst[i] = src[i] * scale + shift
+            i += 1
+        }
     }
 
     // MARK: Instance and group

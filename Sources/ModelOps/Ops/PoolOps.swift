@@ -156,11 +156,15 @@ enum PoolOps {
             let g = self.g
             let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
             let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
-            let out = Tensor.make(T.self, dims: dims) { y in
+            let out = Tensor.makeUninitialized(T.self, dims: dims) { y in
                 x.withElements(T.self) { xs in
                     var idx = [Int64](repeating: indices ? -1 : 0, count: indices ? y.count : 0)
                     idx.withUnsafeMutableBufferPointer { ib in
-                        guard let px = xs.baseAddress, let py = y.baseAddress else { return }
+                        guard let py = y.baseAddress else { return }
+                        guard let px = xs.baseAddress else {
+                            py.update(repeating: T.zero, count: y.count)
+                            return
+                        }
                         let pi = indices ? ib.baseAddress : nil  // an empty array's base is not nil
                         let workers = parallelForThreads(elements: g.planes * g.outPlane * g.kernel.reduce(1, *), threads: threads)
                         let wd = g.windows(0), wh = g.windows(1), ww = g.windows(2)
@@ -284,9 +288,13 @@ enum PoolOps {
         case .averageIncludingPad: includePad = true
         case .lp(let v): p = v; isLp = true
         }
-        return Tensor.make(T.self, dims: dims) { y in
+        return Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
-                guard let px = xs.baseAddress, let py = y.baseAddress else { return }
+                guard let py = y.baseAddress else { return }
+                guard let px = xs.baseAddress else {
+                    py.update(repeating: T.from(.nan), count: y.count)
+                    return
+                }
                 let workers = parallelForThreads(elements: g.planes * g.outPlane * g.kernel.reduce(1, *), threads: threads)
                 let wd = g.windows(0), wh = g.windows(1), ww = g.windows(2)
                 let (dd, dh, dw) = (g.dilation[0], g.dilation[1], g.dilation[2])
