@@ -33,3 +33,17 @@ struct CommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Parses repeated `NAME=1x3x640x640` options into shapes by input name.
+func parseShapes(_ specs: [String], option: String = "--input-shape") throws -> [String: [Int]] {
+    var shapes: [String: [Int]] = [:]
+    for spec in specs {
+        let (name, text) = try Run.split(spec, option)
+        let dims = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw CommandError("\(option) \(spec): expected NAME=DxDx... with non-negative integers")
+        }
+        shapes[name] = dims.map { $0! }
+    }
+    return shapes
+}

@@ -92,14 +92,7 @@ struct Parity: ParsableCommand {
                 options.inputs = inputs
                 options.random = random
                 options.seed = seed
-                for spec in inputShape {
-                    let (name, text) = try Run.split(spec, "--input-shape")
-                    let dims = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-                    guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) >= 0 }) else {
-                        throw CommandError("--input-shape \(spec): expected NAME=DxDx... with non-negative integers")
-                    }
-                    options.inputShapes[name] = dims.map { $0! }
-                }
+                options.inputShapes = try parseShapes(inputShape)
                 options.policy = policy
                 if precision != "auto" {
                     guard let p = Precision(rawValue: precision) else {

@@ -38,14 +38,7 @@ struct PipelineOptions: ParsableArguments {
         let selected = try PassManager.resolve(passNames())
         var options = PassOptions()
         options.foldLimitBytes = foldLimit
-        for spec in inputShape {
-            let (name, text) = try Run.split(spec, "--input-shape")
-            let dims = text.split(separator: "x").map { Int($0) }
-            guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) >= 0 }) else {
-                throw CommandError("--input-shape \(spec): expected NAME=DxDx... with non-negative integers")
-            }
-            options.inputShapes[name] = dims.map { $0! }
-        }
+        options.inputShapes = try parseShapes(inputShape)
         try InferShapes.applyInputShapes(options.inputShapes, to: &model)
         var manager = PassManager()
         manager.verifyEach = verifyEach

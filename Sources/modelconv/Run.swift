@@ -94,16 +94,7 @@ struct Run: ParsableCommand {
     func gatherInputs(_ m: Model) throws -> [String: RuntimeValue] {
         var feeds: [String: RuntimeValue] = [:]
         if random {
-            var shapes: [String: [Int]] = [:]
-            for spec in inputShape {
-                let (name, text) = try Self.split(spec, "--input-shape")
-                let dims = text.split(separator: "x").map { Int($0) }
-                guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? -1) >= 0 }) else {
-                    throw CommandError("--input-shape \(spec): expected NAME=DxDx... with non-negative integers")
-                }
-                shapes[name] = dims.map { $0! }
-            }
-            feeds = try RandomInputs.make(for: m, shapes: shapes, seed: seed)
+            feeds = try RandomInputs.make(for: m, shapes: parseShapes(inputShape), seed: seed)
         }
         let declared = m.graph.inputs.filter { m.graph[value: $0].initializer == nil }.map { m.graph[value: $0].name }
         if let inputs {
