@@ -33,7 +33,7 @@ enum DepthwiseConv {
     }
 
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                    y: UnsafeMutablePointer<Float>, threads: Int) {
+                    y: UnsafeMutablePointer<Float>, threads: Int, clamp: (lo: Float, hi: Float)? = nil) {
         let (IH, IW) = (g.input[1], g.input[2])
         let (OH, OW) = (g.output[1], g.output[2])
         let (KH, KW) = (g.kernel[1], g.kernel[2])
@@ -68,6 +68,7 @@ enum DepthwiseConv {
                 let wp = w + m * taps
                 let yp = y + p * plane
                 let b = bias?[m] ?? 0
+                defer { if let clamp { ConvOps.applyClamp(yp, count: plane, clamp) } }
                 for oh in 0..<OH {
                     let top = padded + oh * sh * PW
                     let yrow = yp + oh * OW

@@ -25,7 +25,7 @@ enum WinogradConv {
     }
 
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                    y: UnsafeMutablePointer<Float>, threads: Int) {
+                    y: UnsafeMutablePointer<Float>, threads: Int, clamp: (lo: Float, hi: Float)? = nil) {
         let C = g.inChannels, M = g.outChannels
         let (IH, IW) = (g.input[1], g.input[2]), (OH, OW) = (g.output[1], g.output[2])
         let (ph, pw) = (g.padHead[1], g.padHead[2])
@@ -60,7 +60,7 @@ enum WinogradConv {
                 let yn = y + n * M * OH * OW
                 for o in 0..<M {
                     transformOutput(m + o * count, stride: M * count, bias: bias?[o] ?? 0, tiles: t0..<(t0 + count), TW: TW,
-                                    OH: OH, OW: OW, into: yn + o * OH * OW)
+                                    OH: OH, OW: OW, into: yn + o * OH * OW, clamp: clamp)
                 }
             }
         }
@@ -158,7 +158,16 @@ enum WinogradConv {
     /// cropped at the image edge. Reads `m[ξ * stride + j]` for the j-th tile of `tiles`.
     @inline(__always)
     static func transformOutput(_ m: UnsafePointer<Float>, stride: Int, bias: Float, tiles: Range<Int>, TW: Int, OH: Int, OW: Int,
-                                into y: UnsafeMutablePointer<Float>) {
+                                into y: UnsafeMutablePointer<Float>, clamp: (lo: Float, hi: Float)?) {
+        let lo8 = SIMD8<Float>(repeating: clamp?.lo ?? 0), hi8 = SIMD8<Float>(repeating: clamp?.hi ?? 0)
+        /// The annotated activation's bounds, NaN kept (as the activation nodes keep it).
+        @inline(__always) func fit8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+            clamp == nil ? v : v.replacing(with: lo8, where: v .< lo8).replacing(with: hi8, where: v .> hi8)
+        }
+        @inline(__always) func fit(_ v: Float) -> Float {
+            guard let clamp else { return v }
+            return v < clamp.lo ? clamp.lo : (v > clamp.hi ? clamp.hi : v)
+        }
         var j = 0
         let count = tiles.count
         while j < count {
@@ -175,8 +184,8 @@ enum WinogradConv {
                 s0.1 = at(1) + at(5) + at(9); s1.1 = at(5) - at(9) - at(13)
                 s0.2 = at(2) + at(6) + at(10); s1.2 = at(6) - at(10) - at(14)
                 s0.3 = at(3) + at(7) + at(11); s1.3 = at(7) - at(11) - at(15)
-                let y00 = s0.0 + s0.1 + s0.2 + b, y01 = s0.1 - s0.2 - s0.3 + b
-                let y10 = s1.0 + s1.1 + s1.2 + b, y11 = s1.1 - s1.2 - s1.3 + b
+                let y00 = fit8(s0.0 + s0.1 + s0.2 + b), y01 = fit8(s0.1 - s0.2 - s0.3 + b)
+                let y10 = fit8(s1.0 + s1.1 + s1.2 + b), y11 = fit8(s1.1 - s1.2 - s1.3 + b)
                 let row0 = UnsafeMutableRawPointer(y + oh * OW + ow)
                 row0.storeBytes(of: interleave(y00, y01), as: SIMD16<Float>.self)
                 row0.storeBytes(of: interleave(y10, y11), toByteOffset: OW * 4, as: SIMD16<Float>.self)
@@ -189,8 +198,8 @@ enum WinogradConv {
             }
             let (a, b, c, d) = (row(0), row(1), row(2), row(3))
             let s0 = a + b + c, s1 = b - c - d
-            let y00 = s0[0] + s0[1] + s0[2] + bias, y01 = s0[1] - s0[2] - s0[3] + bias
-            let y10 = s1[0] + s1[1] + s1[2] + bias, y11 = s1[1] - s1[2] - s1[3] + bias
+            let y00 = fit(s0[0] + s0[1] + s0[2] + bias), y01 = fit(s0[1] - s0[2] - s0[3] + bias)
+            let y10 = fit(s1[0] + s1[1] + s1[2] + bias), y11 = fit(s1[1] - s1[2] - s1[3] + bias)
             let row0 = y + oh * OW + ow
             row0[0] = y00
             if ow + 1 < OW { row0[1] = y01 }

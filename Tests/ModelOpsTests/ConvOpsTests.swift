@@ -9,13 +9,14 @@ import ModelOps
 /// (`OPENBLAS_CORETYPE`). Small semantic cases use onnx.reference values (Python in comments).
 @Suite("Conv")
 struct ConvOpsTests {
-    /// Runs `op` at `opset` with `threads`.
+    /// Runs `op` at `opset` with `threads` (and node annotations, as the passes set them).
     func run(_ op: String, opset: Int = 17, _ inputs: [Tensor?], _ attributes: [Attribute] = [], threads: Int = 1,
-             outputs: Int = 1) throws -> [Tensor] {
+             outputs: Int = 1, annotations: [String: String] = [:]) throws -> [Tensor] {
         var g = Graph()
         let ins = inputs.enumerated().map { $0.element == nil ? nil : g.addValue(named: "in\($0.offset)") }
         let outs = (0..<outputs).map { g.addValue(named: "out\($0)") }
         let id = g.appendNode(op, name: "n", inputs: ins, outputs: outs, attributes: attributes)
+        for (k, v) in annotations { g.setAnnotation(k, v, of: id) }
         guard let schema = OpRegistry.schema(domain: "", opType: op) else { throw OpError.unsupported("no schema \(op)") }
         let ctx = KernelContext(node: g[node: id], opset: opset, inputs: inputs.map { $0.map(RuntimeValue.tensor) },
                                 threads: threads)
@@ -151,6 +152,29 @@ struct ConvOpsTests {
         try checkConv(Case(x: [2, 10, 23, 29], w: [9, 10, 3, 3], pads: [0, 2, 1, 0]))
         try checkConv(Case(x: [1, 9, 41, 20], w: [8, 9, 3, 3], bias: false))
         try checkConv(Case(x: [1, 10, 40, 45], w: [9, 10, 3, 3], pads: [1, 1, 1, 1]))
+    }
+
+    @Test func fusedActivationAnnotationsClampInTheEpilogue() throws {
+        // `fuse-activation` annotates Conv with an idempotent Relu / Clip(0, 6): every float32
+        // path (im2col, pointwise, depthwise, Winograd) then returns the clamped result.
+        let relu = ["fused_activation": "Relu"]
+        let relu6 = ["fused_activation": "Clip", "fused_activation_min": "0", "fused_activation_max": "6"]
+        let cases = [Case(x: [1, 4, 9, 9], w: [5, 4, 3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+                     Case(x: [1, 6, 7, 7], w: [8, 6, 1, 1]),
+                     Case(x: [1, 6, 20, 20], w: [6, 1, 3, 3], group: 6, pads: [1, 1, 1, 1]),
+                     Case(x: [1, 12, 24, 24], w: [8, 12, 3, 3], pads: [1, 1, 1, 1])]
+        for c in cases {
+            let x = Self.seeded(c.x.reduce(1, *), seed: 31).map { $0 * 8 }, w = Self.seeded(c.w.reduce(1, *), seed: 32)
+            var attrs = [Attribute("group", .int(Int64(c.group)))]
+            if let s = c.strides { attrs.append(Self.ints("strides", s)) }
+            if let p = c.pads { attrs.append(Self.ints("pads", p)) }
+            let plain = try run("Conv", [Tensor.of(x, dims: c.x), Tensor.of(w, dims: c.w)], attrs)[0].elements(Float.self)
+            #expect(plain.contains { $0 < 0 } && plain.contains { $0 > 6 }, "\(c): the data should exercise both bounds")
+            let r1 = try run("Conv", [Tensor.of(x, dims: c.x), Tensor.of(w, dims: c.w)], attrs, annotations: relu)[0]
+            #expect(r1.elements(Float.self) == plain.map { max($0, 0) }, "\(c) Relu")
+            let r6 = try run("Conv", [Tensor.of(x, dims: c.x), Tensor.of(w, dims: c.w)], attrs, threads: 2, annotations: relu6)[0]
+            #expect(r6.elements(Float.self) == plain.map { min(max($0, 0), 6) }, "\(c) Clip(0, 6)")
+        }
     }
 
     @Test func pointwiseConvolutionsMatchTheDefinition() throws {

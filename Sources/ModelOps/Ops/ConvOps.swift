@@ -117,9 +117,10 @@ enum ConvOps {
             }
         }
         let dims = outputDims(g)
+        let clamp = fusedClamp(ctx.node)
         switch x.dtype {
         case .float32:
-            return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads)
+            return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads, clamp: clamp)
         case .float64:
             return try floatConv(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
         case .float16:
@@ -130,8 +131,42 @@ enum ConvOps {
         }
     }
 
+    /// The bounds of a `fused_activation` annotation (the `fuse-activation` pass) that is
+    /// idempotent, so applying it in the convolution's epilogue is right whether or not the
+    /// activation node also runs: Relu `[0, inf)`, Clip `[0, 6]`. nil otherwise.
+    static func fusedClamp(_ node: Node) -> (lo: Float, hi: Float)? {
+        switch node.annotations["fused_activation"] {
+        case "Relu": return (0, .infinity)
+        case "Clip":
+            guard let lo = node.annotations["fused_activation_min"].flatMap(Float.init),
+                  let hi = node.annotations["fused_activation_max"].flatMap(Float.init), lo <= hi else { return nil }
+            return (lo, hi)
+        default: return nil
+        }
+    }
+
+    /// Clamps `count` floats at `p` to `clamp` (an annotated Relu/Clip epilogue).
+    @inline(__always)
+    static func applyClamp(_ p: UnsafeMutablePointer<Float>, count: Int, _ clamp: (lo: Float, hi: Float)) {
+        let lo = SIMD16<Float>(repeating: clamp.lo), hi = SIMD16<Float>(repeating: clamp.hi)
+        let raw = UnsafeMutableRawPointer(p)
+        var i = 0
+        while i + 16 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            // replacing(where:) keeps NaN, like the activation nodes do.
+            let c = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
+            raw.storeBytes(of: c, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            if p[i] < clamp.lo { p[i] = clamp.lo } else if p[i] > clamp.hi { p[i] = clamp.hi }
+            i += 1
+        }
+    }
+
     static func floatConv<T: MatMulElement & BinaryFloatingPoint>(_: T.Type, _ g: ConvGeometry, _ x: Tensor, _ w: Tensor,
-                                                                  _ b: Tensor?, dims: [Int], threads: Int) throws -> Tensor {
+                                                                  _ b: Tensor?, dims: [Int], threads: Int,
+                                                                  clamp: (lo: Float, hi: Float)? = nil) throws -> Tensor {
         // Every output element is written (bias or product with beta 0).
         Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
@@ -140,6 +175,9 @@ enum ConvOps {
                     guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
                         // No input channels: the output is the bias.
                         fillBias(py, bs?.baseAddress, g: g)
+                        if let clamp, T.self == Float.self {
+                            applyClamp(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count, clamp)
+                        }
                         return
                     }
                     if g.inChannels == g.group && g.group > 1 && g.spatialRank <= 2 {
@@ -149,7 +187,8 @@ enum ConvOps {
                                 DepthwiseConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
                                                   w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
                                                   bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                                  y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads)
+                                                  y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
+                                                  clamp: clamp)
                             } else {
                                 depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
                             }
@@ -160,12 +199,13 @@ enum ConvOps {
                             WinogradConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
                                              w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
                                              bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                             y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads)
+                                             y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
+                                             clamp: clamp)
                         }
                     } else {
                         // The weights only reach BLAS: no aligned copy of mapped weights.
                         w.withBLASPointer(T.self) { pw in
-                            if let pw { convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads) }
+                            if let pw { convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads, clamp: clamp) }
                         }
                     }
                 }
@@ -176,13 +216,17 @@ enum ConvOps {
     /// `y = conv(x, w) + bias` through im2col and a matrix product per (image, group,
     /// column tile). `y` is `[N, M, outPlane]`, overwritten.
     static func convolve<T: MatMulElement>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
-                                           bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int) {
+                                           bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int,
+                                           clamp: (lo: Float, hi: Float)? = nil) {
+        // The epilogue clamp applies to float32 only (the annotation's activations are float).
+        let clamp = T.self == Float.self ? clamp : nil
         let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
         let kc = cinG * g.kernelSize
         let plane = g.outPlane, inPlane = g.inPlane
         guard g.batch > 0, moutG > 0, plane > 0 else { return }
         if kc == 0 {
             fillBias(y, bias, g: g)
+            if let clamp { applyClamp(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: g.batch * g.outChannels * plane, clamp) }
             return
         }
         let pointwise = g.isPointwise
@@ -225,6 +269,12 @@ enum ConvOps {
             }
             T.product(m: rows.count, n: len, k: kc, a: w + (grp * moutG + rows.lowerBound) * kc, lda: kc, b: bmat, ldb: ldb,
                       c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil)
+            if let clamp {
+                // While the tile is in cache.
+                for m in rows {
+                    applyClamp(UnsafeMutableRawPointer(yg + m * plane + c0).assumingMemoryBound(to: Float.self), count: len, clamp)
+                }
+            }
         }
 
         if items >= workers {
