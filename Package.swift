@@ -54,10 +54,11 @@ let package = Package(
             name: "ModelTensorIO",
             dependencies: ["ModelIR", "ModelONNX", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
-        // BLAS for the GEMM behind Conv/Gemm/MatMul (Debian libopenblas-dev).
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // C under the kernels: the BLAS loader (Debian's OpenBLAS, libopenblas0, opened at first
+        // use so that its kernels can be chosen for the CPU: blas_loader.h), allocator settings.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("dl")]),
         // Operators: one file per op or family (schema + kernel), the registry.
-        .target(name: "ModelOps", dependencies: ["ModelIR", "CBLAS"]),
+        .target(name: "ModelOps", dependencies: ["ModelIR", "CKernels"]),
         // The interpreter: schedule, lifetimes, subgraphs, statistics.
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "ModelOps"]),
         // Numerical parity: metrics, tolerance policy (YAML), per-layer comparison, reports, merge.
@@ -72,6 +73,7 @@ let package = Package(
         .executableTarget(
             name: "modelconv",
             dependencies: [
+                "CKernels",
                 "ModelIR", "ModelONNX", "ModelOps", "ModelRuntime", "ModelTensorIO", "ModelPasses", "ModelParity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

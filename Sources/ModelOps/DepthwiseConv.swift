@@ -1,37 +1,14 @@
+import CKernels
+
 /// Direct float32 depthwise convolution (one input channel per group, any channel
 /// multiplier), 1-D or 2-D, any kernel, stride, dilation and padding.
 ///
 /// Each input plane is first copied into a zero-padded buffer holding exactly the rows and
 /// columns the output reads (plus one column for the stride-2 loads), so the output loop has
-/// no bounds checks: output rows are computed 16 (8, 4) columns at a time with every tap
-/// accumulated in vector registers and the output written once; the last block of a row
-/// overlaps the previous one instead of falling back to scalar code.
+/// no bounds checks; the plane is then computed by `mc_depthwise_plane_f32` (C, built for
+/// AVX-512, AVX2+FMA and baseline x86-64 and picked for the CPU at load time): 3x3 kernels
+/// with every tap in one expression per output column, others tap by tap over an output row.
 enum DepthwiseConv {
-    @inline(__always)
-    static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    /// Lanes 0, 2, 4, ... of the 16 floats at `p`: 8 elements at stride 2.
-    @inline(__always)
-    static func loadEven8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { load16(p).evenHalf }
-
-    /// 16 elements at stride 2 (reads 32 floats).
-    @inline(__always)
-    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
-    }
-
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                     y: UnsafeMutablePointer<Float>, threads: Int, clamp: (lo: Float, hi: Float)? = nil) {
         let (IH, IW) = (g.input[1], g.input[2])
@@ -47,7 +24,6 @@ enum DepthwiseConv {
         // The padded window: padded row r is input row r - ph, padded column q input column q - pw.
         let PH = (OH - 1) * sh + (KH - 1) * dh + 1
         let PW = (OW - 1) * sw + (KW - 1) * dw + 2
-        let vector = (sw == 1 || sw == 2) && OW >= 4
         let planes = g.batch * M
         let workers = GEMM.threadsWorth(flops: planes * plane * taps * 4, threads: threads)
         parallelFor(planes, threads: workers) { range in
@@ -67,76 +43,9 @@ enum DepthwiseConv {
                 }
                 let wp = w + m * taps
                 let yp = y + p * plane
-                let b = bias?[m] ?? 0
-                defer { if let clamp { ConvOps.applyClamp(yp, count: plane, clamp) } }
-                for oh in 0..<OH {
-                    let top = padded + oh * sh * PW
-                    let yrow = yp + oh * OW
-                    guard vector else {
-                        for ow in 0..<OW {
-                            var acc = b
-                            for kh in 0..<KH {
-                                let row = top + kh * dh * PW + ow * sw
-                                for kw in 0..<KW { acc += wp[kh * KW + kw] * row[kw * dw] }
-                            }
-                            yrow[ow] = acc
-                        }
-                        continue
-                    }
-                    var ow = 0
-                    if OW >= 16 {
-                        while true {
-                            let start = min(ow, OW - 16)  // the last block overlaps the previous one
-                            var acc = SIMD16<Float>(repeating: b)
-                            for kh in 0..<KH {
-                                let row = top + kh * dh * PW + start * sw
-                                let wr = wp + kh * KW
-                                if sw == 1 {
-                                    for kw in 0..<KW { acc += SIMD16(repeating: wr[kw]) * load16(row + kw * dw) }
-                                } else {
-                                    for kw in 0..<KW { acc += SIMD16(repeating: wr[kw]) * loadEven16(row + kw * dw) }
-                                }
-                            }
-                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD16<Float>.self)
-                            ow = start + 16
-                            if ow >= OW { break }
-                        }
-                    } else if OW >= 8 {
-                        while true {
-                            let start = min(ow, OW - 8)
-                            var acc = SIMD8<Float>(repeating: b)
-                            for kh in 0..<KH {
-                                let row = top + kh * dh * PW + start * sw
-                                let wr = wp + kh * KW
-                                if sw == 1 {
-                                    for kw in 0..<KW { acc += SIMD8(repeating: wr[kw]) * load8(row + kw * dw) }
-                                } else {
-                                    for kw in 0..<KW { acc += SIMD8(repeating: wr[kw]) * loadEven8(row + kw * dw) }
-                                }
-                            }
-                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD8<Float>.self)
-                            ow = start + 8
-                            if ow >= OW { break }
-                        }
-                    } else {
-                        while true {
-                            let start = min(ow, OW - 4)
-                            var acc = SIMD4<Float>(repeating: b)
-                            for kh in 0..<KH {
-                                let row = top + kh * dh * PW + start * sw
-                                let wr = wp + kh * KW
-                                if sw == 1 {
-                                    for kw in 0..<KW { acc += SIMD4(repeating: wr[kw]) * load4(row + kw * dw) }
-                                } else {
-                                    for kw in 0..<KW { acc += SIMD4(repeating: wr[kw]) * load8(row + kw * dw).evenHalf }
-                                }
-                            }
-                            UnsafeMutableRawPointer(yrow + start).storeBytes(of: acc, as: SIMD4<Float>.self)
-                            ow = start + 4
-                            if ow >= OW { break }
-                        }
-                    }
-                }
+                mc_depthwise_plane_f32(padded, PW, wp, Int32(KH), Int32(KW), Int32(sh), Int32(sw), Int32(dh), Int32(dw),
+                                       bias?[m] ?? 0, yp, Int32(OH), Int32(OW), clamp == nil ? 0 : 1,
+                                       clamp?.lo ?? 0, clamp?.hi ?? 0)
             }
         }
     }

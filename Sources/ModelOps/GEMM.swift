@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 import ModelIR
 
 /// Row-major matrix products for the Conv/Gemm/MatMul family: float32 and float64 through
@@ -8,7 +8,7 @@ import ModelIR
 /// of threads OpenBLAS may use for this call (OpenBLAS's setting is process-wide; it is set
 /// before each call). Callers that parallelize themselves (`parallelFor` over images, groups
 /// or column tiles) pass 1 and run several single-threaded products at once.
-enum GEMM {
+public enum GEMM {
     /// The thread count last handed to OpenBLAS (-1: never set). Kernels set it from the
     /// interpreter's thread before calling BLAS, never from inside a `parallelFor` body.
     nonisolated(unsafe) private static var blasThreadSetting = -1
@@ -17,17 +17,21 @@ enum GEMM {
     static func setBLASThreads(_ n: Int) {
         let n = max(1, n)
         if blasThreadSetting != n {
-            openblas_set_num_threads(Int32(n))
+            mc_blas_set_threads(Int32(n))
             blasThreadSetting = n
         }
     }
 
-    /// OpenBLAS's name for the kernels it picked for this CPU (`Haswell`, `SkylakeX`, ...;
-    /// `Prescott` means SSE3 kernels: set `OPENBLAS_CORETYPE` for a newer CPU it does not know).
-    static var blasCoreName: String {
-        guard let p = openblas_get_corename() else { return "unknown" }
-        return String(cString: p)
-    }
+    /// OpenBLAS's name for the kernels in use (`Haswell`, `SkylakeX`, ...; `Prescott` means
+    /// SSE3 kernels), or `none` when the products run through the fallback loops.
+    public static var blasCoreName: String { String(cString: mc_blas_core()) }
+
+    /// Loads the BLAS now (it is loaded at first use otherwise): the loader sets and removes
+    /// an environment variable, which is best done before other threads run.
+    public static func load() { _ = mc_blas_load() }
+
+    /// What runs the float products, and how its kernels were chosen (for `--stats`).
+    public static var blasBackend: String { String(cString: mc_blas_backend()) }
 
     /// `C = alpha * op(A) * op(B) + beta * C` in float32, row-major; `op(A)` is `m x k`,
     /// `op(B)` is `k x n`. With `beta == 0`, C is not read (NaNs in it do not propagate).
@@ -40,8 +44,8 @@ enum GEMM {
             scale(c, rows: m, cols: n, ld: ldc, by: beta)
             return
         }
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        mc_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                 beta, c, Int32(ldc))
     }
 
     /// `C = alpha * op(A) * op(B) + beta * C` in float64 (see `sgemm`).
@@ -54,8 +58,8 @@ enum GEMM {
             scale(c, rows: m, cols: n, ld: ldc, by: beta)
             return
         }
-        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        mc_dgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                 beta, c, Int32(ldc))
     }
 
     /// `C += op(A) * op(B)` for integer elements, wrapping on overflow like NumPy's C loops.

@@ -57,6 +57,7 @@ public final class Interpreter: @unchecked Sendable {
     /// `RuntimeError.unknownOp` naming the first node whose op is not supported.
     public init(model: Model) throws(RuntimeError) {
         self.model = model
+        GEMM.load()
         var graph = model.graph
         graph.sortTopologically()
         var opsets: [String: Int] = [:]
@@ -111,6 +112,11 @@ final class GraphPlan: @unchecked Sendable {
         var frees: [ValueID]
         /// Plans of the node's subgraph attributes, by attribute name (one per graph).
         var subplans: [String: [GraphPlan]]
+        /// The node with an activation fused into its epilogue (`EpilogueFusion`), run
+        /// instead of `node` unless the run keeps intermediates.
+        var fusedNode: Node? = nil
+        /// An activation its producer computes: the step passes a float32 input through.
+        var isFusedAlias = false
     }
 
     let graph: Graph
@@ -141,6 +147,9 @@ final class GraphPlan: @unchecked Sendable {
             for case let input? in node.inputs { lastUse[input] = position }
             steps.append(Step(node: node, nodeID: id, schema: schema, opset: opset, frees: [], subplans: subplans))
         }
+        let (fused, aliases) = EpilogueFusion.plan(graph, steps: steps, opsets: opsets)
+        for (i, node) in fused { steps[i].fusedNode = node }
+        for i in aliases { steps[i].isFusedAlias = true }
         let kept = Set(graph.outputs)
         for (value, position) in lastUse where !kept.contains(value) && graph[value: value].initializer == nil {
             steps[position].frees.append(value)
@@ -181,8 +190,9 @@ final class GraphPlan: @unchecked Sendable {
             throw .unknownInput(name: extra)
         }
         let clock = ContinuousClock()
+        let fuse = !state.options.keepIntermediates
         for step in steps {
-            let node = step.node
+            let node = fuse ? step.fusedNode ?? step.node : step.node
             var args: [RuntimeValue?] = []
             args.reserveCapacity(node.inputs.count)
             for input in node.inputs {
@@ -220,7 +230,11 @@ final class GraphPlan: @unchecked Sendable {
             let start = options.collectStats ? clock.now : nil
             let results: [RuntimeValue]
             do {
-                results = try step.schema.kernel(context)
+                if fuse, step.isFusedAlias, let x = args.first ?? nil, let t = x.tensor, t.dtype == .float32 {
+                    results = [x]
+                } else {
+                    results = try step.schema.kernel(context)
+                }
             } catch let e as RuntimeError {
                 throw e
             } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ModelIR
 import ModelONNX
+import CKernels
 
 @main
 struct ModelConv: ParsableCommand {
@@ -19,6 +20,7 @@ struct ModelConv: ParsableCommand {
 
 /// Runs `body`; prints any error as one line and exits with code 2.
 func run(_ body: () throws -> Int32) -> Never {
+    tuneAllocator()
     do {
         exit(try body())
     } catch {
@@ -26,6 +28,15 @@ func run(_ body: () throws -> Int32) -> Never {
         FileHandle.standardError.write(Data("modelconv: error: \(text)\n".utf8))
         exit(2)
     }
+}
+
+/// Keeps freed tensor buffers in the heap for the next op instead of unmapping them: glibc
+/// serves blocks over its (adaptive) mmap threshold with fresh mappings, and every op output
+/// then costs a page fault per 4 KiB. One process runs one job, so holding the freed pages
+/// (never more than the peak already reached) is the right trade here; a library user's
+/// process keeps its own settings.
+func tuneAllocator() {
+    mc_keep_freed_memory(256 << 20)
 }
 
 /// An error the CLI itself raises: its text is the whole line printed.

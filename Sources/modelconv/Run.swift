@@ -86,6 +86,7 @@ struct Run: ParsableCommand {
                     print(String(format: "  %-24@ %9.3f ms  %5d calls", op, t.seconds * 1000, t.calls))
                 }
                 print("peak activation memory: \(formatBytes(result.stats.peakActivationBytes))")
+                print("blas: \(GEMM.blasBackend)")
             }
             return 0
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ModelIR
 import ModelOps
@@ -152,5 +153,34 @@ struct GemmOpsTests {
         #expect(w.elements(Int32.self) == [6, 1073741830, 6, 3])
         #expect(throws: OpError.self) { try einsum("ij,jk->ik", [a, a]) }
         #expect(throws: OpError.self) { try einsum("ij->ik", [a]) }
+    }
+}
+
+/// The BLAS loader picks OpenBLAS's vector kernels for this CPU when the machine does not
+/// set OPENBLAS_CORETYPE, and leaves the environment as it found it.
+@Suite("BLAS loading")
+struct BLASLoadingTests {
+    static func cpuFlags() -> Set<Substring> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " "))
+    }
+
+    @Test func vectorKernelsAreChosenFromTheCPU() throws {
+        GEMM.load()
+        let backend = GEMM.blasBackend
+        #expect(!backend.hasPrefix("reference loops"), "libopenblas0 is installed by scripts/test: \(backend)")
+        if let given = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+            #expect(backend.contains("OPENBLAS_CORETYPE=\(given)"))
+            return
+        }
+        // The variable was set only while the library loaded.
+        #expect(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil)
+        let flags = Self.cpuFlags()
+        if ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains) {
+            #expect(GEMM.blasCoreName == "SkylakeX", "\(backend)")
+        } else if flags.contains("avx2") && flags.contains("fma") {
+            #expect(GEMM.blasCoreName == "Haswell", "\(backend)")
+        }
     }
 }

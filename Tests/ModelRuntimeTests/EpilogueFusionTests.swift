@@ -1,0 +1,129 @@
+import Testing
+import ModelIR
+import ModelOps
+@testable import ModelRuntime
+
+/// The interpreter computes Relu/Clip inside the producing Conv (`EpilogueFusion`) only when
+/// nothing else reads the Conv's output; values kept for `--outputs all` stay unfused.
+/// Expected values are the definition, written out: a 1x1 convolution is a per-pixel
+/// `W * x + b` over channels.
+@Suite("Epilogue fusion")
+struct EpilogueFusionTests {
+    // x: [1, 2, 2, 2]; W: [2, 2, 1, 1]; b: [2].
+    static let x: [Float] = [1, -2, 3, -4, 0.5, 6, -7, 8]
+    static let w: [Float] = [2, -1, -3, 0.5]
+    static let b: [Float] = [0.25, -0.5]
+
+    /// conv[m][p] = sum_c W[m][c] * x[c][p] + b[m], the definition of a 1x1 Conv.
+    static var conv: [Float] {
+        var y = [Float](repeating: 0, count: 8)
+        for m in 0..<2 { for p in 0..<4 { y[m * 4 + p] = w[m * 2] * x[p] + w[m * 2 + 1] * x[4 + p] + b[m] } }
+        return y
+    }
+
+    /// Input x, Conv -> c, then `tail` adds the rest; returns the model.
+    static func model(opset: Int = 17, _ tail: (inout Graph, ValueID) -> Void) -> Model {
+        var g = Graph(name: "fusion")
+        let x = g.addValue(named: "x", type: .tensor(.float32, Shape([1, 2, 2, 2])))
+        g.setInputs([x])
+        let w = g.addValue(named: "W"), b = g.addValue(named: "B"), c = g.addValue(named: "c")
+        g.setInitializer(Tensor.of(Self.w, dims: [2, 2, 1, 1]), of: w)
+        g.setInitializer(Tensor.of(Self.b), of: b)
+        g.appendNode("Conv", name: "conv", inputs: [x, w, b], outputs: [c])
+        tail(&g, c)
+        return Model(graph: g, opsetImports: [OpsetImport(domain: "", version: Int64(opset))])
+    }
+
+    static func run(_ m: Model, keep: Bool = false) throws -> RunResult {
+        var options = RunOptions()
+        options.keepIntermediates = keep
+        return try Interpreter(model: m).run(["x": .tensor(Tensor.of(x, dims: [1, 2, 2, 2]))], options: options)
+    }
+
+    static func output(_ r: RunResult, _ k: Int = 0) throws -> [Float] {
+        try #require(r.outputs[k].value.tensor).elements(Float.self)
+    }
+
+    @Test func reluIsComputedInTheConvAndIntermediatesStayUnfused() throws {
+        let m = Self.model { g, c in
+            let y = g.addValue(named: "y")
+            g.appendNode("Relu", name: "relu", inputs: [c], outputs: [y])
+            g.setOutputs([y])
+        }
+        let plan = try Interpreter(model: m).plan
+        #expect(plan.steps[0].fusedNode?.annotations["fused_activation"] == "Relu")
+        #expect(plan.steps[1].isFusedAlias)
+        let want = Self.conv.map { max($0, 0) }
+        #expect(try Self.output(Self.run(m)) == want)
+        let kept = try Self.run(m, keep: true)
+        #expect(try Self.output(kept) == want)
+        let c = try #require(kept.intermediates.first { $0.name == "c" }?.value.tensor).elements(Float.self)
+        #expect(c == Self.conv)
+        #expect(c.contains { $0 < 0 })
+    }
+
+    @Test func clipWithConstantBoundsIsFused() throws {
+        let m = Self.model { g, c in
+            let lo = g.addValue(named: "lo"), hi = g.addValue(named: "hi"), y = g.addValue(named: "y")
+            g.setInitializer(.scalar(Float(0)), of: lo)
+            g.appendNode("Constant", name: "six", inputs: [], outputs: [hi], attributes: [Attribute("value", .tensor(.scalar(Float(6))))])
+            g.appendNode("Clip", name: "clip", inputs: [c, lo, hi], outputs: [y])
+            g.setOutputs([y])
+        }
+        let plan = try Interpreter(model: m).plan
+        let conv = try #require(plan.steps.first { $0.node.opType == "Conv" })
+        #expect(conv.fusedNode?.annotations["fused_activation_max"].flatMap(Float.init) == 6)
+        let want = Self.conv.map { min(max($0, 0), 6) }
+        #expect(want.contains(6) && want.contains(0))
+        #expect(try Self.output(Self.run(m)) == want)
+    }
+
+    @Test func clipWithABoundComputedAtRunTimeIsNotFused() throws {
+        let m = Self.model { g, c in
+            let hi = g.addValue(named: "hi"), y = g.addValue(named: "y")
+            g.appendNode("ReduceMax", name: "max", inputs: [c], outputs: [hi], attributes: [Attribute("keepdims", .int(0))])
+            g.appendNode("Clip", name: "clip", inputs: [c, nil, hi], outputs: [y])
+            g.setOutputs([y])
+        }
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && !$0.isFusedAlias })
+        let top = Self.conv.max()!
+        #expect(try Self.output(Self.run(m)) == Self.conv.map { min($0, top) })
+    }
+
+    @Test func aConvOutputWithAnotherReaderIsNotClamped() throws {
+        // c feeds Relu and Add: the Add must see the negative values.
+        let m = Self.model { g, c in
+            let r = g.addValue(named: "r"), s = g.addValue(named: "s")
+            g.appendNode("Relu", name: "relu", inputs: [c], outputs: [r])
+            g.appendNode("Add", name: "add", inputs: [c, r], outputs: [s])
+            g.setOutputs([s])
+        }
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && !$0.isFusedAlias })
+        #expect(try Self.output(Self.run(m)) == Self.conv.map { $0 + max($0, 0) })
+        // c as a graph output: not clamped either.
+        let n = Self.model { g, c in
+            let r = g.addValue(named: "r")
+            g.appendNode("Relu", name: "relu", inputs: [c], outputs: [r])
+            g.setOutputs([c, r])
+        }
+        let out = try Self.run(n)
+        #expect(try Self.output(out, 0) == Self.conv)
+        #expect(try Self.output(out, 1) == Self.conv.map { max($0, 0) })
+    }
+
+    @Test func float64ConvolutionsRunTheActivation() throws {
+        var g = Graph(name: "f64")
+        let x = g.addValue(named: "x", type: .tensor(.float64, Shape([1, 2, 2, 2])))
+        g.setInputs([x])
+        let w = g.addValue(named: "W"), c = g.addValue(named: "c"), y = g.addValue(named: "y")
+        g.setInitializer(Tensor.of(Self.w.map(Double.init), dims: [2, 2, 1, 1]), of: w)
+        g.appendNode("Conv", name: "conv", inputs: [x, w], outputs: [c])
+        g.appendNode("Relu", name: "relu", inputs: [c], outputs: [y])
+        g.setOutputs([y])
+        let r = try Interpreter(model: Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)]))
+            .run(["x": .tensor(Tensor.of(Self.x.map(Double.init), dims: [1, 2, 2, 2]))])
+        // No bias here: conv minus b, exact in both precisions for these values.
+        let want = (0..<8).map { i in max(Double(Self.conv[i] - Self.b[i / 4]), 0) }
+        #expect(try #require(r.outputs[0].value.tensor).elements(Double.self) == want)
+    }
+}
