@@ -2,8 +2,9 @@
 
 Issue 3's acceptance: PP-OCRv4 det (1x3x640x640) and ppocr mobile cls, torchvision ResNet-50
 and MobileNetV2 (seeded exports from scripts/export-torchvision) match onnxruntime within
-rtol 1e-4, atol 1e-5 on seeded inputs. Models that are not in the cache are skipped with the
-command that fetches or makes them. The committed fixtures always run.
+rtol 1e-4, atol 1e-5 on seeded inputs; so do the other torchvision exports (EfficientNet-B0,
+ConvNeXt-T, Swin-T). Models that are not in the cache are skipped with the command that
+fetches or makes them. The committed fixtures always run.
 """
 
 from __future__ import annotations
@@ -27,15 +28,13 @@ MODELS = [
     pytest.param("tiny-mobilenet", REPO / "fixtures" / "tiny-mobilenet.onnx", None, "committed", id="tiny-mobilenet"),
     pytest.param("ppocr-det", CACHE / "models" / "ch_PP-OCRv4_det_infer.onnx", (1, 3, 640, 640), "scripts/fetch-models", id="ppocr-det"),
     pytest.param("ppocr-cls", CACHE / "models" / "ch_ppocr_mobile_v2.0_cls_infer.onnx", (1, 3, 48, 192), "scripts/fetch-models", id="ppocr-cls"),
-    # Known shortfall (issue 3/4 notes): the seeded export's random BatchNorm statistics drive
-    # logits to ~290, so float32 rounding over 50 layers leaves ~5e-5 absolute differences on
-    # a few small logits (relative to the output scale: 2e-7) against atol 1e-5. Kept as a
-    # non-strict xfail so the figure stays visible; the fix is a BN-calibrated export.
-    pytest.param("resnet50", CACHE / "models" / "torchvision" / "resnet50.onnx", (1, 3, 224, 224),
-                 "scripts/export-torchvision", id="resnet50",
-                 marks=pytest.mark.xfail(reason="seeded export with logits ~290: ~5e-5 float32 rounding vs atol 1e-5",
-                                         strict=False)),
+    # The export calibrates BatchNorm statistics and damps ResNet's residual branches
+    # (scripts/export_torchvision.py): logits within +-1, modelconv vs onnxruntime ~2e-6.
+    pytest.param("resnet50", CACHE / "models" / "torchvision" / "resnet50.onnx", (1, 3, 224, 224), "scripts/export-torchvision", id="resnet50"),
     pytest.param("mobilenet_v2", CACHE / "models" / "torchvision" / "mobilenet_v2.onnx", (1, 3, 224, 224), "scripts/export-torchvision", id="mobilenet_v2"),
+    pytest.param("efficientnet_b0", CACHE / "models" / "torchvision" / "efficientnet_b0.onnx", (1, 3, 224, 224), "scripts/export-torchvision", id="efficientnet_b0"),
+    pytest.param("convnext_tiny", CACHE / "models" / "torchvision" / "convnext_tiny.onnx", (1, 3, 224, 224), "scripts/export-torchvision", id="convnext_tiny"),
+    pytest.param("swin_t", CACHE / "models" / "torchvision" / "swin_t.onnx", (1, 3, 224, 224), "scripts/export-torchvision", id="swin_t"),
 ]
 
 
