@@ -81,6 +81,13 @@ public struct Node: Sendable {
         inputs.swapAt(0, 1)
     }
 
+    /// Sets input `index` of this copy, appending absent inputs up to it (for execution
+    /// plans that run a node with an extra operand; does not touch any graph).
+    public mutating func setDetachedInput(_ index: Int, to value: ValueID?) {
+        while inputs.count <= index { inputs.append(nil) }
+        inputs[index] = value
+    }
+
     /// The inputs that are present.
     public var presentInputs: [ValueID] { inputs.compactMap { $0 } }
     /// The subgraphs held by this node's attributes, in attribute order.

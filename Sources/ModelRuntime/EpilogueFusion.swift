@@ -1,53 +1,129 @@
 import ModelIR
 import ModelOps
 
-/// Activations the interpreter computes inside the producing convolution, as onnxruntime's
-/// Conv+activation fusion does: `Relu(Conv(x))` and `Clip(Conv(x), lo, hi)` with constant
-/// bounds, when the Conv output has no other reader and is not a graph output.
+/// What the interpreter computes inside a convolution's epilogue, as onnxruntime's Conv
+/// fusions do: a residual `Add(Conv(x), r)` and then `Relu` or `Clip` with constant bounds,
+/// when each intermediate has no other reader and is not a graph output.
 ///
-/// The plan gives the Conv step a copy of its node annotated `fused_activation` (the Conv
-/// kernels clamp float32 results in their epilogue) and marks the activation step as an
-/// alias: it passes its input through when that input is a float32 tensor (float16 and
-/// float64 convolutions do not clamp, and then the activation runs). Runs that keep every
-/// intermediate use the unfused nodes, so each value is the one the graph defines.
+/// ```
+/// graph:   %c = Conv(%x, %w, %b)       plan:  Conv(%x, %w, %b, %r) [fused_add, fused_activation=Relu]
+///          %s = Add(%c, %r)                   Add  -> passes %c through
+///          %y = Relu(%s)                      Relu -> passes %s through
+/// ```
+/// The Conv step runs a copy of its node carrying the annotations (and the residual as a
+/// fourth input); the Add and activation steps become aliases of their input. The residual
+/// must be available when the Conv runs (computed earlier in the schedule) and is not a
+/// constant (a constant operand is a bias, for the `fuse-conv-add` pass).
+///
+/// The fusion is decided again at run time, per value: a Conv step's output counts as fused
+/// when the kernel did apply the epilogue (float32 output; with a residual, a float32 one of
+/// exactly the output's dims: `ConvOps.fusedResidual`), and an alias step passes its input
+/// through only when that input counts as fused; otherwise the step runs its own kernel.
+/// Runs that keep every intermediate use the unfused nodes, so each value is the one the
+/// graph defines.
 enum EpilogueFusion {
-    /// For each step index, the fused Conv node to run instead of the original; and the
-    /// indices of the activation steps that become aliases.
-    static func plan(_ graph: Graph, steps: [GraphPlan.Step], opsets: [String: Int]) -> (fused: [Int: Node], aliases: Set<Int>) {
+    struct Plan {
+        /// Conv steps to run with an annotated copy of their node.
+        var fusedNodes: [Int: Node] = [:]
+        /// Steps whose output may carry a fused epilogue (the Conv at the head of a chain).
+        var heads: Set<Int> = []
+        /// Alias steps and the input each passes through.
+        var aliases: [Int: Int] = [:]
+    }
+
+    static func plan(_ graph: Graph, steps: [GraphPlan.Step]) -> Plan {
+        var plan = Plan()
         var position: [NodeID: Int] = [:]
         for (i, s) in steps.enumerated() { position[s.nodeID] = i }
         let outputs = Set(graph.outputs)
-        var fused: [Int: Node] = [:], aliases = Set<Int>()
+        /// The Conv step whose epilogue computes a value, and what the chain holds so far.
+        var head: [ValueID: Int] = [:]
+        var hasAdd = Set<Int>(), hasActivation = Set<Int>()
+
+        func isDefault(_ n: Node) -> Bool { n.domain == "" || n.domain == "ai.onnx" }
+        /// A value only the next step of its chain reads.
+        func chainable(_ v: ValueID) -> Int? {
+            guard !outputs.contains(v), graph[value: v].uses.count == 1 else { return nil }
+            return head[v]
+        }
+        func node(_ j: Int) -> Node { plan.fusedNodes[j] ?? steps[j].node }
+        /// The step computing `v` (-1: available before any step; nil: a constant).
+        func availableAfter(_ v: ValueID) -> Int? {
+            let value = graph[value: v]
+            if value.initializer != nil { return nil }
+            guard let p = value.producer else { return -1 }
+            guard let s = position[p] else { return nil }
+            return steps[s].node.opType == "Constant" ? nil : s
+        }
+
         for (i, step) in steps.enumerated() {
-            let act = step.node
-            guard act.domain == "" || act.domain == "ai.onnx", act.opType == "Relu" || act.opType == "Clip",
-                  let c = act.inputs.first ?? nil, !outputs.contains(c) else { continue }
-            let value = graph[value: c]
-            guard value.uses.count == 1, let producer = value.producer, let j = position[producer] else { continue }
-            let conv = steps[j].node
-            guard conv.opType == "Conv", conv.domain == "" || conv.domain == "ai.onnx", conv.outputs.first == c,
-                  fused[j] == nil else { continue }
-            var annotated = conv
-            if act.opType == "Relu" {
-                annotated.annotations["fused_activation"] = "Relu"
-            } else {
-                guard let (lo, hi) = clipBounds(act, opset: step.opset, graph: graph, steps: steps, position: position),
-                      lo <= hi else { continue }
-                annotated.annotations["fused_activation"] = "Clip"
-                annotated.annotations["fused_activation_min"] = lo.description
-                annotated.annotations["fused_activation_max"] = hi.description
-            }
-            // A Conv the `fuse-activation` pass annotated already: the same clamp, or leave it.
-            if let existing = conv.annotations["fused_activation"] {
-                let bounds = { (n: Node) in ["_min", "_max"].map { n.annotations["fused_activation" + $0].flatMap(Float.init) } }
-                guard existing == annotated.annotations["fused_activation"], bounds(conv) == bounds(annotated) else { continue }
-                aliases.insert(i)
+            let n = step.node
+            guard isDefault(n) else { continue }
+            switch n.opType {
+            case "Conv":
+                if let y = n.outputs.first ?? nil {
+                    head[y] = i
+                    // A Conv the `fuse-activation` pass annotated already clamps its output.
+                    if n.annotations["fused_activation"] != nil { hasActivation.insert(i) }
+                }
+            case "Add" where step.opset >= 7 && n.inputs.count == 2:
+                guard let a = n.inputs[0], let b = n.inputs[1], a != b, let out = n.outputs.first ?? nil else { continue }
+                var best: (k: Int, j: Int, other: ValueID)? = nil
+                for (k, c, other) in [(0, a, b), (1, b, a)] {
+                    guard let j = chainable(c), node(j).outputs.first == c, !hasAdd.contains(j), !hasActivation.contains(j),
+                          let ready = availableAfter(other), ready < j else { continue }
+                    if case .tensor(_, let s1?)? = graph[value: c].type, case .tensor(_, let s2?)? = graph[value: other].type,
+                       s1 != s2 { continue }
+                    if best == nil || j > best!.j { best = (k, j, other) }
+                }
+                guard let (k, j, other) = best else { continue }
+                var conv = node(j)
+                conv.setDetachedInput(3, to: other)
+                conv.annotations["fused_add"] = "1"
+                plan.fusedNodes[j] = conv
+                plan.heads.insert(j)
+                plan.aliases[i] = k
+                hasAdd.insert(j)
+                head[out] = j
+            case "Relu", "Clip":
+                guard let c = n.inputs.first ?? nil, let j = chainable(c), let out = n.outputs.first ?? nil else { continue }
+                var conv = node(j)
+                var wanted = ["fused_activation": n.opType]
+                if n.opType == "Clip" {
+                    guard let (lo, hi) = clipBounds(n, opset: step.opset, graph: graph, steps: steps, position: position),
+                          lo <= hi else { continue }
+                    wanted["fused_activation_min"] = lo.description
+                    wanted["fused_activation_max"] = hi.description
+                }
+                if hasActivation.contains(j) {
+                    // Annotated by the pass: the same clamp (the Conv output's only reader), or leave it.
+                    func bounds(_ a: [String: String]) -> [Float?] {
+                        ["_min", "_max"].map { a["fused_activation" + $0].flatMap(Float.init) }
+                    }
+                    guard conv.outputs.first == c, conv.annotations["fused_activation"] == n.opType,
+                          bounds(conv.annotations) == bounds(wanted) else { continue }
+                } else {
+                    for (key, value) in wanted { conv.annotations[key] = value }
+                    plan.fusedNodes[j] = conv
+                    hasActivation.insert(j)
+                }
+                plan.heads.insert(j)
+                plan.aliases[i] = 0
+                head[out] = j
+            default:
                 continue
             }
-            fused[j] = annotated
-            aliases.insert(i)
         }
-        return (fused, aliases)
+        return plan
+    }
+
+    /// Whether a head step's output carries the fused epilogue: the kernels apply it to
+    /// float32 outputs, with a residual only when it is float32 of the output's dims.
+    static func applied(_ node: Node, args: [RuntimeValue?], output: RuntimeValue) -> Bool {
+        guard let y = output.tensor, y.dtype == .float32 else { return false }
+        guard node.annotations["fused_add"] != nil else { return true }
+        guard args.count > 3, let r = args[3]?.tensor else { return false }
+        return r.dtype == .float32 && r.dims == y.dims
     }
 
     /// Clip's bounds when they are constants: attributes before opset 11, then optional

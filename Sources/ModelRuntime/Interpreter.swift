@@ -112,11 +112,14 @@ final class GraphPlan: @unchecked Sendable {
         var frees: [ValueID]
         /// Plans of the node's subgraph attributes, by attribute name (one per graph).
         var subplans: [String: [GraphPlan]]
-        /// The node with an activation fused into its epilogue (`EpilogueFusion`), run
-        /// instead of `node` unless the run keeps intermediates.
+        /// The node with a residual Add and/or activation fused into its epilogue
+        /// (`EpilogueFusion`), run instead of `node` unless the run keeps intermediates.
         var fusedNode: Node? = nil
-        /// An activation its producer computes: the step passes a float32 input through.
-        var isFusedAlias = false
+        /// Whether the output may carry a fused epilogue (checked after the kernel runs).
+        var isFusionHead = false
+        /// For an Add or activation computed in a Conv's epilogue: the input passed through
+        /// when it carries the epilogue.
+        var aliasInput: Int? = nil
     }
 
     let graph: Graph
@@ -147,9 +150,10 @@ final class GraphPlan: @unchecked Sendable {
             for case let input? in node.inputs { lastUse[input] = position }
             steps.append(Step(node: node, nodeID: id, schema: schema, opset: opset, frees: [], subplans: subplans))
         }
-        let (fused, aliases) = EpilogueFusion.plan(graph, steps: steps, opsets: opsets)
-        for (i, node) in fused { steps[i].fusedNode = node }
-        for i in aliases { steps[i].isFusedAlias = true }
+        let fusion = EpilogueFusion.plan(graph, steps: steps)
+        for (i, node) in fusion.fusedNodes { steps[i].fusedNode = node }
+        for i in fusion.heads { steps[i].isFusionHead = true }
+        for (i, k) in fusion.aliases { steps[i].aliasInput = k }
         let kept = Set(graph.outputs)
         for (value, position) in lastUse where !kept.contains(value) && graph[value: value].initializer == nil {
             steps[position].frees.append(value)
@@ -191,6 +195,7 @@ final class GraphPlan: @unchecked Sendable {
         }
         let clock = ContinuousClock()
         let fuse = !state.options.keepIntermediates
+        var fusedValues = Set<ValueID>()  // values that carry a fused epilogue in this run
         for step in steps {
             let node = fuse ? step.fusedNode ?? step.node : step.node
             var args: [RuntimeValue?] = []
@@ -230,10 +235,15 @@ final class GraphPlan: @unchecked Sendable {
             let start = options.collectStats ? clock.now : nil
             let results: [RuntimeValue]
             do {
-                if fuse, step.isFusedAlias, let x = args.first ?? nil, let t = x.tensor, t.dtype == .float32 {
+                if fuse, let k = step.aliasInput, let v = node.inputs[k], fusedValues.contains(v), let x = args[k] {
                     results = [x]
+                    if let out = node.outputs.first ?? nil { fusedValues.insert(out) }
                 } else {
                     results = try step.schema.kernel(context)
+                    if fuse, step.isFusionHead, let out = node.outputs.first ?? nil, let y = results.first,
+                       EpilogueFusion.applied(node, args: args, output: y) {
+                        fusedValues.insert(out)
+                    }
                 }
             } catch let e as RuntimeError {
                 throw e

@@ -3,8 +3,9 @@ import ModelIR
 import ModelOps
 @testable import ModelRuntime
 
-/// The interpreter computes Relu/Clip inside the producing Conv (`EpilogueFusion`) only when
-/// nothing else reads the Conv's output; values kept for `--outputs all` stay unfused.
+/// The interpreter computes a residual Add and Relu/Clip inside the producing Conv
+/// (`EpilogueFusion`) only when nothing else reads the intermediate values; values kept for
+/// `--outputs all` stay unfused.
 /// Expected values are the definition, written out: a 1x1 convolution is a per-pixel
 /// `W * x + b` over channels.
 @Suite("Epilogue fusion")
@@ -52,7 +53,7 @@ struct EpilogueFusionTests {
         }
         let plan = try Interpreter(model: m).plan
         #expect(plan.steps[0].fusedNode?.annotations["fused_activation"] == "Relu")
-        #expect(plan.steps[1].isFusedAlias)
+        #expect(plan.steps[1].aliasInput == 0)
         let want = Self.conv.map { max($0, 0) }
         #expect(try Self.output(Self.run(m)) == want)
         let kept = try Self.run(m, keep: true)
@@ -85,7 +86,7 @@ struct EpilogueFusionTests {
             g.appendNode("Clip", name: "clip", inputs: [c, nil, hi], outputs: [y])
             g.setOutputs([y])
         }
-        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && !$0.isFusedAlias })
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
         let top = Self.conv.max()!
         #expect(try Self.output(Self.run(m)) == Self.conv.map { min($0, top) })
     }
@@ -98,7 +99,7 @@ struct EpilogueFusionTests {
             g.appendNode("Add", name: "add", inputs: [c, r], outputs: [s])
             g.setOutputs([s])
         }
-        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && !$0.isFusedAlias })
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
         #expect(try Self.output(Self.run(m)) == Self.conv.map { $0 + max($0, 0) })
         // c as a graph output: not clamped either.
         let n = Self.model { g, c in
@@ -125,5 +126,109 @@ struct EpilogueFusionTests {
         // No bias here: conv minus b, exact in both precisions for these values.
         let want = (0..<8).map { i in max(Double(Self.conv[i] - Self.b[i / 4]), 0) }
         #expect(try #require(r.outputs[0].value.tensor).elements(Double.self) == want)
+    }
+
+    // MARK: Residual Add
+
+    static func run(_ m: Model, _ feeds: [String: Tensor], keep: Bool = false) throws -> RunResult {
+        var options = RunOptions()
+        options.keepIntermediates = keep
+        var all = feeds
+        all["x"] = Tensor.of(x, dims: [1, 2, 2, 2])
+        return try Interpreter(model: m).run(all.mapValues { .tensor($0) }, options: options)
+    }
+
+    static let r: [Float] = [-3, 1, 0.5, 9, -2, 2, 4, -8]
+
+    @Test func residualAddAndReluAreComputedInTheConv() throws {
+        let m = Self.model { g, c in
+            let r = g.addValue(named: "r"), s = g.addValue(named: "s"), y = g.addValue(named: "y")
+            g.appendInput(r)
+            g.appendNode("Add", name: "add", inputs: [r, c], outputs: [s])
+            g.appendNode("Relu", name: "relu", inputs: [s], outputs: [y])
+            g.setOutputs([y])
+        }
+        let plan = try Interpreter(model: m).plan
+        let conv = try #require(plan.steps[0].fusedNode)
+        #expect(conv.annotations["fused_add"] == "1" && conv.annotations["fused_activation"] == "Relu")
+        #expect(plan.steps[1].aliasInput == 1 && plan.steps[2].aliasInput == 0)
+        let want = zip(Self.conv, Self.r).map { max($0 + $1, 0) }
+        let feeds = ["r": Tensor.of(Self.r, dims: [1, 2, 2, 2])]
+        #expect(try Self.output(Self.run(m, feeds)) == want)
+        let kept = try Self.run(m, feeds, keep: true)
+        #expect(try Self.output(kept) == want)
+        #expect(try #require(kept.intermediates.first { $0.name == "c" }?.value.tensor).elements(Float.self) == Self.conv)
+    }
+
+    @Test func aBroadcastResidualFallsBackToTheAddAtRunTime() throws {
+        // r is [1, 2, 1, 1] at run time (no declared shape): the Conv cannot add it, so the
+        // Add and the Relu run as nodes.
+        let m = Self.model { g, c in
+            let r = g.addValue(named: "r"), s = g.addValue(named: "s"), y = g.addValue(named: "y")
+            g.appendInput(r)
+            g.appendNode("Add", name: "add", inputs: [c, r], outputs: [s])
+            g.appendNode("Relu", name: "relu", inputs: [s], outputs: [y])
+            g.setOutputs([y])
+        }
+        #expect(try Interpreter(model: m).plan.steps[0].fusedNode?.annotations["fused_add"] == "1")
+        let rc: [Float] = [-5, 2]
+        let want = Self.conv.enumerated().map { max($0.element + rc[$0.offset / 4], 0) }
+        #expect(try Self.output(Self.run(m, ["r": Tensor.of(rc, dims: [1, 2, 1, 1])])) == want)
+    }
+
+    @Test func theResidualGoesIntoTheConvThatRunsLast() throws {
+        // Add(c, d) with d = Conv2(x) scheduled after c: d's Conv adds c.
+        let w2: [Float] = [-1, 0.5, 2, 1]
+        let m = Self.model { g, c in
+            let w = g.addValue(named: "W2"), d = g.addValue(named: "d"), s = g.addValue(named: "s")
+            g.setInitializer(Tensor.of(w2, dims: [2, 2, 1, 1]), of: w)
+            g.appendNode("Conv", name: "conv2", inputs: [g.valueID(named: "x")!, w], outputs: [d])
+            g.appendNode("Add", name: "add", inputs: [c, d], outputs: [s])
+            g.setOutputs([s])
+        }
+        let plan = try Interpreter(model: m).plan
+        #expect(plan.steps[0].fusedNode == nil)
+        #expect(plan.steps[1].fusedNode?.inputs.last == plan.graph.valueID(named: "c"))
+        var d = [Float](repeating: 0, count: 8)
+        for k in 0..<2 { for p in 0..<4 { d[k * 4 + p] = w2[k * 2] * Self.x[p] + w2[k * 2 + 1] * Self.x[4 + p] } }
+        #expect(try Self.output(Self.run(m, [:])) == zip(Self.conv, d).map { $0 + $1 })
+    }
+
+    @Test func aConstantOperandIsLeftToTheAdd() throws {
+        let m = Self.model { g, c in
+            let k = g.addValue(named: "k"), s = g.addValue(named: "s")
+            g.setInitializer(Tensor.of(Self.r, dims: [1, 2, 2, 2]), of: k)
+            g.appendNode("Add", name: "add", inputs: [c, k], outputs: [s])
+            g.setOutputs([s])
+        }
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
+        #expect(try Self.output(Self.run(m, [:])) == zip(Self.conv, Self.r).map { $0 + $1 })
+    }
+
+    @Test func aDepthwiseConvAddsTheResidualBeforeTheActivation() throws {
+        // group 2, 1x1 kernels: y[m] = w[m] * x[m] + b[m] (the depthwise path, not GEMM).
+        var g = Graph(name: "dw")
+        let x = g.addValue(named: "x", type: .tensor(.float32, Shape([1, 2, 2, 2])))
+        let r = g.addValue(named: "r", type: .tensor(.float32, Shape([1, 2, 2, 2])))
+        g.setInputs([x, r])
+        let w = g.addValue(named: "W"), b = g.addValue(named: "B"), c = g.addValue(named: "c")
+        let s = g.addValue(named: "s"), y = g.addValue(named: "y")
+        g.setInitializer(Tensor.of([Float(2), -3], dims: [2, 1, 1, 1]), of: w)
+        g.setInitializer(Tensor.of(Self.b), of: b)
+        g.appendNode("Conv", name: "conv", inputs: [x, w, b], outputs: [c], attributes: [Attribute("group", .int(2))])
+        g.appendNode("Add", name: "add", inputs: [c, r], outputs: [s])
+        g.appendNode("Relu", name: "relu", inputs: [s], outputs: [y])
+        g.setOutputs([y])
+        let m = Model(graph: g, opsetImports: [OpsetImport(domain: "", version: 17)])
+        #expect(try Interpreter(model: m).plan.steps[0].fusedNode?.annotations["fused_activation"] == "Relu")
+        let scale: [Float] = [2, -3]
+        var want = [Float](repeating: 0, count: 8)
+        for i in 0..<8 {
+            let conv: Float = scale[i / 4] * Self.x[i] + Self.b[i / 4]
+            want[i] = max(conv + Self.r[i], 0)
+        }
+        let out = try Interpreter(model: m).run(["x": .tensor(Tensor.of(Self.x, dims: [1, 2, 2, 2])),
+                                                 "r": .tensor(Tensor.of(Self.r, dims: [1, 2, 2, 2]))])
+        #expect(try Self.output(out) == want)
     }
 }

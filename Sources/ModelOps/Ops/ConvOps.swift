@@ -120,7 +120,11 @@ enum ConvOps {
         let clamp = fusedClamp(ctx.node)
         switch x.dtype {
         case .float32:
-            return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads, clamp: clamp)
+            let residual = fusedResidual(ctx, dims: dims)
+            // An activation after a residual Add that cannot be fused here is not ours either.
+            let fusedAddMissing = ctx.node.annotations["fused_add"] != nil && residual == nil
+            return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads,
+                                 clamp: fusedAddMissing ? nil : clamp, residual: residual)
         case .float64:
             return try floatConv(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
         case .float16:
@@ -129,6 +133,23 @@ enum ConvOps {
         default:
             throw OpError.unsupported("Conv on \(x.dtype) (float16, float32, float64 are supported)")
         }
+    }
+
+    /// The interpreter's residual input (`fused_add` annotation, input 3: the other operand of
+    /// an `Add` it computes in the epilogue, before any fused activation) when it is a float32
+    /// tensor of exactly the output's dims; the interpreter runs the Add otherwise, by the
+    /// same test.
+    static func fusedResidual(_ ctx: KernelContext, dims: [Int]) -> Tensor? {
+        guard ctx.node.annotations["fused_add"] != nil, let r = ctx.optionalTensor(3), r.dtype == .float32,
+              r.dims == dims else { return nil }
+        return r
+    }
+
+    /// `y = clamp(y + r)` over `count` floats (a fused residual Add and activation).
+    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, count: Int,
+                            clamp: (lo: Float, hi: Float)?) {
+        for i in 0..<count { y[i] += r[i] }
+        if let clamp { applyClamp(y, count: count, clamp) }
     }
 
     /// The bounds of a `fused_activation` annotation (the `fuse-activation` pass) that is
@@ -160,16 +181,28 @@ enum ConvOps {
 
     static func floatConv<T: MatMulElement & BinaryFloatingPoint>(_: T.Type, _ g: ConvGeometry, _ x: Tensor, _ w: Tensor,
                                                                   _ b: Tensor?, dims: [Int], threads: Int,
-                                                                  clamp: (lo: Float, hi: Float)? = nil) throws -> Tensor {
+                                                                  clamp: (lo: Float, hi: Float)? = nil,
+                                                                  residual: Tensor? = nil) throws -> Tensor {
         // Every output element is written (bias or product with beta 0).
         Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
                 withOptionalElements(b, T.self) { bs in
+                withOptionalElements(residual, T.self) { rs in
                     guard let py = y.baseAddress else { return }
+                    // With a residual, the paths other than im2col + GEMM leave the activation to
+                    // the residual pass after them (the Add comes first).
+                    let residualPass = rs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }
+                    let clampInPath = residualPass == nil ? clamp : nil
+                    var handledResidual = false
+                    defer {
+                        if let r = residualPass, !handledResidual {
+                            addResidual(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), r, count: y.count, clamp: clamp)
+                        }
+                    }
                     guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
                         // No input channels: the output is the bias.
                         fillBias(py, bs?.baseAddress, g: g)
-                        if let clamp, T.self == Float.self {
+                        if let clamp = clampInPath, T.self == Float.self {
                             applyClamp(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count, clamp)
                         }
                         return
@@ -182,7 +215,7 @@ enum ConvOps {
                                                   w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
                                                   bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
                                                   y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
-                                                  clamp: clamp)
+                                                  clamp: clampInPath)
                             } else {
                                 depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
                             }
@@ -194,14 +227,19 @@ enum ConvOps {
                                              w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
                                              bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
                                              y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
-                                             clamp: clamp)
+                                             clamp: clampInPath)
                         }
                     } else {
                         // The weights only reach BLAS: no aligned copy of mapped weights.
                         w.withBLASPointer(T.self) { pw in
-                            if let pw { convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads, clamp: clamp) }
+                            if let pw {
+                                convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads, clamp: clamp,
+                                         residual: rs?.baseAddress)
+                                handledResidual = true
+                            }
                         }
                     }
+                }
                 }
             }
         }
@@ -211,7 +249,7 @@ enum ConvOps {
     /// column tile). `y` is `[N, M, outPlane]`, overwritten.
     static func convolve<T: MatMulElement>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
                                            bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int,
-                                           clamp: (lo: Float, hi: Float)? = nil) {
+                                           clamp: (lo: Float, hi: Float)? = nil, residual: UnsafePointer<T>? = nil) {
         // The epilogue clamp applies to float32 only (the annotation's activations are float).
         let clamp = T.self == Float.self ? clamp : nil
         let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
@@ -220,6 +258,7 @@ enum ConvOps {
         guard g.batch > 0, moutG > 0, plane > 0 else { return }
         if kc == 0 {
             fillBias(y, bias, g: g)
+            if let residual { for i in 0..<(g.batch * g.outChannels * plane) { y[i] += residual[i] } }
             if let clamp { applyClamp(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: g.batch * g.outChannels * plane, clamp) }
             return
         }
@@ -258,11 +297,23 @@ enum ConvOps {
                 bmat = xg + c0
                 ldb = inPlane
             }
-            if let bias {
+            if let residual {
+                // The product accumulates onto residual + bias.
+                let rg = residual + (n * g.outChannels + grp * moutG) * plane
+                for m in rows {
+                    let dst = yg + m * plane + c0, src = rg + m * plane + c0
+                    if let bias {
+                        let bm = bias[grp * moutG + m]
+                        for i in 0..<len { dst[i] = src[i] + bm }
+                    } else {
+                        dst.update(from: src, count: len)
+                    }
+                }
+            } else if let bias {
                 for m in rows { (yg + m * plane + c0).update(repeating: bias[grp * moutG + m], count: len) }
             }
             T.product(m: rows.count, n: len, k: kc, a: w + (grp * moutG + rows.lowerBound) * kc, lda: kc, b: bmat, ldb: ldb,
-                      c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil)
+                      c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil || residual != nil)
             if let clamp {
                 // While the tile is in cache.
                 for m in rows {
