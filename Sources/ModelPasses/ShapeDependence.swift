@@ -36,7 +36,8 @@ enum ShapeDependence {
         "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization",
         "RMSNormalization", "Concat", "Gather", "GatherElements", "GatherND", "ScatterND",
         "ScatterElements", "Scatter", "QuantizeLinear", "DequantizeLinear", "QLinearConv",
-        "QLinearMatMul", "Einsum", "Dropout", "CumSum", "Trilu", "ReverseSequence",
+        "QLinearMatMul", "Einsum", "Dropout", "CumSum", "Trilu", "ReverseSequence", "CastLike",
+        "RNN", "GRU", "LSTM", "RoiAlign", "MaxRoiPool", "GridSample",
     ]
 
     /// Ops whose output shapes come from the numbers of their first input, or from data in a

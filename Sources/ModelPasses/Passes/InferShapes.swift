@@ -34,7 +34,7 @@ public struct InferShapes: GraphPass {
         try Self.applyInputShapes(context.options.inputShapes, to: &model)
         let before = Self.typedValues(model.graph)
         var ranDry = false
-        if Self.computesShapes(model.graph) {
+        if Self.computesShapes(model.graph), Self.hasStaticInputs(model.graph) {
             if let failure = Self.inferByRunning(&model) {
                 context.note("infer-shapes: interpreter: \(failure); using libonnx")
             } else {
@@ -71,6 +71,11 @@ public struct InferShapes: GraphPass {
     /// Whether the graph reads the shape of a tensor it computes (a `Shape` or `Size` node).
     static func computesShapes(_ g: Graph) -> Bool {
         g.liveNodes.contains { ($0.node.isOp("Shape") || $0.node.isOp("Size")) && g.constant($0.node.inputs.first ?? nil) == nil }
+    }
+
+    /// Whether every graph input without an initializer is a tensor of static shape.
+    static func hasStaticInputs(_ g: Graph) -> Bool {
+        g.inputs.allSatisfy { g[value: $0].initializer != nil || g[value: $0].type?.tensorShape?.staticDims != nil }
     }
 
     /// Whether every tensor output of every node has a fully static shape: shape inference
