@@ -288,36 +288,61 @@ extension Graph {
     /// it was already topological).
     @discardableResult
     public mutating func sortTopologically() -> [NodeID] {
-        let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        // position[node index]: the node's place in the current order (-1: not live).
+        var position = [Int](repeating: -1, count: nodes.count)
+        for (k, id) in order.enumerated() { position[Int(id.index)] = k }
         var pending = [Int](repeating: 0, count: nodes.count)
         var consumers = [[NodeID]](repeating: [], count: nodes.count)
         for id in order {
             for case let input? in self[node: id].inputs {
-                if let p = values[Int(input.index)].producer, position[p] != nil {
+                if let p = values[Int(input.index)].producer, position[Int(p.index)] >= 0 {
                     pending[Int(id.index)] += 1
                     consumers[Int(p.index)].append(id)
                 }
             }
         }
-        // A min-heap on the old position would be O(n log n); the ready set is usually tiny,
-        // so a sorted insertion keeps this simple and stable.
-        var ready = order.filter { pending[Int($0.index)] == 0 }
+        // The ready nodes as a min-heap of their old positions: the next node is always the
+        // earliest ready one, so an order that is already topological stays as it is.
+        // O(n log n) even when thousands are ready at once (a transformer's Constant nodes).
+        var heap: [Int] = []
+        heap.reserveCapacity(order.count)
+        func push(_ p: Int) {
+            heap.append(p)
+            var i = heap.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard heap[parent] > heap[i] else { break }
+                heap.swapAt(parent, i)
+                i = parent
+            }
+        }
+        func pop() -> Int {
+            let top = heap[0]
+            let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var m = i
+                    if l < heap.count, heap[l] < heap[m] { m = l }
+                    if r < heap.count, heap[r] < heap[m] { m = r }
+                    if m == i { break }
+                    heap.swapAt(i, m)
+                    i = m
+                }
+            }
+            return top
+        }
+        for (k, id) in order.enumerated() where pending[Int(id.index)] == 0 { push(k) }
         var sorted: [NodeID] = []
         sorted.reserveCapacity(order.count)
-        var head = 0
-        while head < ready.count {
-            let id = ready[head]
-            head += 1
+        while !heap.isEmpty {
+            let id = order[pop()]
             sorted.append(id)
-            var released: [NodeID] = []
             for c in consumers[Int(id.index)] {
                 pending[Int(c.index)] -= 1
-                if pending[Int(c.index)] == 0 { released.append(c) }
-            }
-            if !released.isEmpty {
-                var tail = Array(ready[head...]) + released
-                tail.sort { position[$0]! < position[$1]! }
-                ready.replaceSubrange(head..., with: tail)
+                if pending[Int(c.index)] == 0 { push(position[Int(c.index)]) }
             }
         }
         if sorted.count < order.count {

@@ -20,6 +20,8 @@ public enum PassRegistry {
         FuseActivation(),
         FusePadConv(),
         MergeReshapes(),
+        TransposeToReshape(),
+        MergeSlices(),
         FuseConvTransposeAdd(),
         FuseConvTransposeBatchNorm(),
         FuseGemmBatchNorm(),

@@ -15,7 +15,11 @@ public enum Pipelines {
         "merge-duplicate-initializers", // before CSE: equal constants make equal nodes
         "eliminate-common-subexpressions",
         "merge-transposes",
+        "transpose-to-reshape",    // after merge-transposes (a composed perm may move only 1-dims), before
+                                   // merge-reshapes (which then joins the Reshape to its neighbours); needs
+                                   // infer-shapes' static shapes
         "merge-reshapes",          // after fold-constants: needs constant shapes and axes
+        "merge-slices",            // after fold-constants: needs constant starts, ends, axes and steps
         "eliminate-noop",          // again: merged transposes and reshapes may have become the identity
         "fuse-pad-conv",           // after eliminate-noop: all-zero Pads are gone; needs constant pads
         "fuse-hardswish",          // activation patterns: after fold-constants (needs constant operands) and

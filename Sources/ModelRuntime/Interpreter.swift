@@ -13,6 +13,12 @@ public struct RunOptions: Sendable {
     public var keepIntermediates = false
     /// Time each op type and track peak tensor memory.
     public var collectStats = false
+    /// Record the dtype and dims of every tensor the main graph computes (`RunResult.types`)
+    /// without keeping the tensors: each is still freed after its last use, so memory stays
+    /// that of a normal run. Mapped weights are read once in such a dry run, so their pages
+    /// are given back after their last use too (`Tensor.releaseResidentPages`). For shape
+    /// inference.
+    public var recordTypes = false
 
     public init() {}
 }
@@ -25,6 +31,20 @@ public struct ComputedValue: Sendable {
     /// The producing node's provenance (source node names).
     public let provenance: [String]
     public let value: RuntimeValue
+}
+
+/// The type of one value the run computed (with `RunOptions.recordTypes`).
+public struct ComputedType: Sendable, Equatable {
+    /// The value's name in the main graph.
+    public let name: String
+    public let dtype: DType
+    public let dims: [Int]
+
+    public init(name: String, dtype: DType, dims: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.dims = dims
+    }
 }
 
 /// Per-run statistics (with `RunOptions.collectStats`).
@@ -41,6 +61,9 @@ public struct RunResult: Sendable {
     public var outputs: [(name: String, value: RuntimeValue)]
     /// Every value computed, in execution order (only with `keepIntermediates`).
     public var intermediates: [ComputedValue]
+    /// The dtype and dims of every tensor the main graph computed, in execution order (only
+    /// with `recordTypes`).
+    public var types: [ComputedType]
     public var stats: RunStats
 }
 
@@ -71,7 +94,7 @@ public final class Interpreter: @unchecked Sendable {
         var state = RunState(options: options)
         let outputs = try plan.execute(inputs: inputs, outer: nil, state: &state, checkInputs: true)
         return RunResult(outputs: zip(plan.graph.outputs, outputs).map { (plan.graph[value: $0].name, $1) },
-                         intermediates: state.intermediates, stats: state.stats)
+                         intermediates: state.intermediates, types: state.types, stats: state.stats)
     }
 }
 
@@ -79,6 +102,7 @@ public final class Interpreter: @unchecked Sendable {
 struct RunState {
     let options: RunOptions
     var intermediates: [ComputedValue] = []
+    var types: [ComputedType] = []
     var stats = RunStats()
     var liveBytes = 0
 }
@@ -110,6 +134,9 @@ final class GraphPlan: @unchecked Sendable {
         let opset: Int
         /// Values whose last use is this step (freed after it).
         var frees: [ValueID]
+        /// Initializers whose last use is this step (their pages are given back after it in a
+        /// `recordTypes` dry run).
+        var lastReads: [ValueID] = []
         /// Plans of the node's subgraph attributes, by attribute name (one per graph).
         var subplans: [String: [GraphPlan]]
         /// The node with a residual Add and/or activation fused into its epilogue
@@ -155,8 +182,12 @@ final class GraphPlan: @unchecked Sendable {
         for i in fusion.heads { steps[i].isFusionHead = true }
         for (i, k) in fusion.aliases { steps[i].aliasInput = k }
         let kept = Set(graph.outputs)
-        for (value, position) in lastUse where !kept.contains(value) && graph[value: value].initializer == nil {
-            steps[position].frees.append(value)
+        for (value, position) in lastUse where !kept.contains(value) {
+            if graph[value: value].initializer == nil {
+                steps[position].frees.append(value)
+            } else {
+                steps[position].lastReads.append(value)
+            }
         }
     }
 
@@ -271,6 +302,12 @@ final class GraphPlan: @unchecked Sendable {
                     state.intermediates.append(ComputedValue(name: graph[value: out].name, node: node.displayName,
                                                              provenance: node.provenance, value: results[k]))
                 }
+                if options.recordTypes, outer == nil, let t = results[k].tensor {
+                    state.types.append(ComputedType(name: graph[value: out].name, dtype: t.dtype, dims: t.dims))
+                }
+            }
+            if options.recordTypes, outer == nil {  // not in bodies: a Loop reads its weights again
+                for id in step.lastReads { graph[value: id].initializer?.releaseResidentPages() }
             }
             if options.collectStats { state.stats.peakActivationBytes = max(state.stats.peakActivationBytes, state.liveBytes) }
             for id in step.frees {

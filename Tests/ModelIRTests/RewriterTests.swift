@@ -67,6 +67,49 @@ struct RewriterTests {
         #expect(Verifier.verify(g).isEmpty)
     }
 
+    @Test func topologicalSortTakesTheEarliestReadyNodeWithManyReady() {
+        // 200 independent nodes interleaved with a 50-node chain appended in reverse (each
+        // link before its producer): the sort must equal the naive rule "repeatedly take the
+        // earliest node, in the old order, whose inputs are all produced".
+        var g = Graph(name: "many")
+        let x = g.addValue(named: "x"); g.appendInput(x)
+        let links = (0..<50).map { g.addValue(named: "l\($0)") }
+        var outputs: [ValueID] = []
+        for k in 0..<250 {
+            if k % 5 == 4 {
+                let i = 49 - k / 5  // l49 first, l0 last
+                g.appendNode("Neg", name: "link\(i)", inputs: [i == 0 ? x : links[i - 1]], outputs: [links[i]])
+            } else {
+                let y = g.addValue(named: "y\(k)")
+                g.appendNode("Abs", name: "free\(k)", inputs: [x], outputs: [y])
+                outputs.append(y)
+            }
+        }
+        g.setOutputs(outputs + [links[49]])
+        // The naive rule, O(n^2).
+        var remaining = g.order, produced: Set<ValueID> = [x], expected: [String] = []
+        while let k = remaining.firstIndex(where: { g[node: $0].inputs.allSatisfy { produced.contains($0!) } }) {
+            let id = remaining.remove(at: k)
+            expected.append(g[node: id].name)
+            produced.formUnion(g[node: id].outputs.compactMap { $0 })
+        }
+        #expect(remaining.isEmpty)
+        #expect(g.sortTopologically().isEmpty)
+        #expect(g.liveNodes.map(\.node.name) == expected)
+        #expect(Verifier.verify(g).isEmpty)
+    }
+
+    @Test func topologicalSortReportsACycle() {
+        var g = Graph(name: "cycle")
+        let a = g.addValue(named: "a"), b = g.addValue(named: "b")
+        g.appendNode("Neg", name: "n1", inputs: [b], outputs: [a])
+        g.appendNode("Neg", name: "n2", inputs: [a], outputs: [b])
+        g.setOutputs([b])
+        let before = g.order
+        #expect(g.sortTopologically() == before)
+        #expect(g.order == before)
+    }
+
     @Test func uniqueNameAvoidsCollisions() {
         var g = Graph()
         g.addValue(named: "t")

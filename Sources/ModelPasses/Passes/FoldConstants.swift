@@ -27,18 +27,25 @@ public struct FoldConstants: GraphPass {
     public init() {}
 
     /// Folds, then re-infers shapes (newly constant shape inputs make more shapes static,
-    /// which makes more `Shape` nodes foldable), until nothing changes.
+    /// which makes more `Shape` nodes foldable), until nothing changes. Folding keeps every
+    /// value's shape, so once every shape is static (as after infer-shapes' dry run on a static
+    /// model), or after one dry run here, the later rounds only fold.
     public func run(_ model: inout Model, _ context: inout PassContext) throws -> Int {
         var total = 0
+        var complete = InferShapes.allShapesStatic(model.graph)
         for round in 0..<64 {
             let folded = try foldOnce(&model, &context)
             total += folded
             guard folded > 0 else { break }
+            if complete { continue }
             // libonnx infers one more level of Shape -> ... -> Reshape chains per round; a
             // deep model (transformers) needs many. From the third round, when the inputs are
-            // static, one interpreter run gives every shape at once.
-            if round >= 2, InferShapes.inferByRunning(&model) == nil { continue }
-            if case .notChecked = ONNXChecker.inferShapes(&model) { _ = InferShapes.inferByRunning(&model) }
+            // static, one interpreter run gives every shape that can be known.
+            if round >= 2, InferShapes.inferByRunning(&model) == nil { complete = true; continue }
+            if case .notChecked = ONNXChecker.inferShapes(&model) {
+                complete = InferShapes.inferByRunning(&model) == nil
+            }
+            complete = complete || InferShapes.allShapesStatic(model.graph)
         }
         return total
     }

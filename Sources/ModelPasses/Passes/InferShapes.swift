@@ -10,11 +10,20 @@ import ModelRuntime
 /// before:  %y = Relu(%x)            (%x: float32[N,3,224,224], --input-shape x=1x3x224x224)
 /// after:   %y = Relu(%x)            (%x: float32[1,3,224,224], %y: float32[1,3,224,224])
 /// ```
-/// Uses libonnx's shape inference (the reference implementation). For a model importing an
-/// opset newer than libonnx knows, whose inputs are all static, the interpreter runs once on
-/// zero inputs and every value takes the type and shape it computed (exact for that shape;
-/// the kernels are the same ones constant folding uses). Otherwise the declared shapes stay
-/// and the note says why.
+/// Two engines:
+/// - libonnx's shape inference (the reference implementation), for dynamic inputs and graphs
+///   that do not compute shapes;
+/// - a dry run of the interpreter on zero inputs (`RunOptions.recordTypes`: each tensor is
+///   freed after its last use, only its dtype and dims are kept), when every input is static.
+///   Each value whose shape cannot depend on the input numbers (`ShapeDependence`) takes the
+///   type the run computed: exact for those input shapes, through the same kernels constant
+///   folding uses.
+/// When the inputs are static and the graph computes shapes (`Shape`/`Size` of a computed
+/// tensor, as exporters write for transformers), the dry run goes first: libonnx resolves one
+/// more level of `Shape -> Gather -> Concat -> Reshape` per fold-constants round, while one
+/// run gives every shape. libonnx then runs only if some value is still without a static
+/// shape. A model importing an opset newer than libonnx knows gets the dry run alone.
+/// Otherwise the declared shapes stay and the note says why.
 public struct InferShapes: GraphPass {
     public let name = "infer-shapes"
     public let summary = "values -> annotated with inferred types and shapes"
@@ -24,13 +33,23 @@ public struct InferShapes: GraphPass {
     public func run(_ model: inout Model, _ context: inout PassContext) throws -> Int {
         try Self.applyInputShapes(context.options.inputShapes, to: &model)
         let before = Self.typedValues(model.graph)
-        let outcome = ONNXChecker.inferShapes(&model)
-        if case .notChecked(let reason) = outcome {
+        var ranDry = false
+        if Self.computesShapes(model.graph), Self.hasStaticInputs(model.graph) {
             if let failure = Self.inferByRunning(&model) {
-                context.note("infer-shapes: libonnx: \(reason); interpreter: \(failure)")
+                context.note("infer-shapes: interpreter: \(failure); using libonnx")
+            } else {
+                ranDry = true
             }
-        } else if outcome != .passed {
-            context.note("infer-shapes: \(outcome)")
+        }
+        if !ranDry || !Self.allShapesStatic(model.graph) {
+            let outcome = ONNXChecker.inferShapes(&model)
+            if case .notChecked(let reason) = outcome {
+                if !ranDry, let failure = Self.inferByRunning(&model) {
+                    context.note("infer-shapes: libonnx: \(reason); interpreter: \(failure)")
+                }
+            } else if outcome != .passed {
+                context.note("infer-shapes: \(outcome)")
+            }
         }
         return Self.typedValues(model.graph) - before
     }
@@ -49,8 +68,26 @@ public struct InferShapes: GraphPass {
         }
     }
 
-    /// Runs the model once on zeros and records every computed value's type; returns why
-    /// it could not (a dynamic input, an unsupported op) or nil on success.
+    /// Whether the graph reads the shape of a tensor it computes (a `Shape` or `Size` node).
+    static func computesShapes(_ g: Graph) -> Bool {
+        g.liveNodes.contains { ($0.node.isOp("Shape") || $0.node.isOp("Size")) && g.constant($0.node.inputs.first ?? nil) == nil }
+    }
+
+    /// Whether every graph input without an initializer is a tensor of static shape.
+    static func hasStaticInputs(_ g: Graph) -> Bool {
+        g.inputs.allSatisfy { g[value: $0].initializer != nil || g[value: $0].type?.tensorShape?.staticDims != nil }
+    }
+
+    /// Whether every tensor output of every node has a fully static shape: shape inference
+    /// has nothing left to add.
+    static func allShapesStatic(_ g: Graph) -> Bool {
+        g.liveNodes.allSatisfy { $0.node.outputs.allSatisfy { $0.map { g[value: $0].type?.tensorShape?.staticDims != nil } ?? true } }
+    }
+
+    /// Runs the model once on zeros (recording types only, see `RunOptions.recordTypes`) and
+    /// gives each value whose shape does not depend on the input numbers
+    /// (`ShapeDependence.exactShapes`) the type computed; returns why it could not (a dynamic
+    /// input, an unsupported op, a kernel failure) or nil on success.
     static func inferByRunning(_ model: inout Model) -> String? {
         let g = model.graph
         var feeds: [String: RuntimeValue] = [:]
@@ -64,11 +101,12 @@ public struct InferShapes: GraphPass {
         }
         do {
             var options = RunOptions()
-            options.keepIntermediates = true
+            options.recordTypes = true
             let result = try Interpreter(model: model).run(feeds, options: options)
-            for computed in result.intermediates {
-                guard let id = model.graph.valueID(named: computed.name), let t = computed.value.tensor else { continue }
-                model.graph.setType(.tensor(t.dtype, Shape(t.dims)), of: id)
+            let exact = ShapeDependence.exactShapes(model.graph)
+            for computed in result.types {
+                guard let id = model.graph.valueID(named: computed.name), exact[Int(id.index)] else { continue }
+                model.graph.setType(.tensor(computed.dtype, Shape(computed.dims)), of: id)
             }
             return nil
         } catch {

@@ -24,8 +24,10 @@ public struct MergeDuplicateInitializers: GraphPass {
             let v = g[value: id]
             guard let t = v.initializer, !v.isGraphInput, !g.isGraphOutput(id), context.isReplaceable(id, in: g) else { continue }
             let key = Key(t)
-            t.releaseResidentPages()  // hashed once; the exporter reads it again from the file
-            if let same = firstByKey[key]?.first(where: { g[value: $0].initializer!.isBitwiseEqual(to: t) }) {
+            let same = firstByKey[key]?.first(where: { g[value: $0].initializer!.isBitwiseEqual(to: t) })
+            t.releaseResidentPages()  // read once; the exporter reads it again from the file
+            if let same {
+                g[value: same].initializer!.releaseResidentPages()  // compared whole
                 g.replaceAllUses(of: id, with: same)
                 g.removeInitializer(of: id)
                 merged += 1
@@ -37,8 +39,12 @@ public struct MergeDuplicateInitializers: GraphPass {
         return merged
     }
 
-    /// A cheap bucket key: dtype, dims, byte count and a hash of the bytes.
+    /// A cheap bucket key: dtype, dims and a hash of the first and last 4 KiB of the bytes.
+    /// Equal keys are confirmed byte by byte (`isBitwiseEqual`), so only tensors that may be
+    /// duplicates are read whole: distinct weights of one shape differ in their first bytes,
+    /// and a 100 MB model's weights are not read (nor paged in) just to be hashed.
     struct Key: Hashable {
+        static let sample = 4096
         let dtype: DType
         let dims: [Int]
         let hash: Int
@@ -46,7 +52,19 @@ public struct MergeDuplicateInitializers: GraphPass {
             dtype = t.dtype
             dims = t.dims
             var h = Hasher()
-            if case .strings(let s) = t.storage { h.combine(s) } else { t.withUnsafeBytes { h.combine(bytes: $0) } }
+            if case .strings(let s) = t.storage {
+                h.combine(s)
+            } else {
+                t.withUnsafeBytes { b in
+                    h.combine(b.count)
+                    if b.count <= 2 * Key.sample {
+                        h.combine(bytes: b)
+                    } else {
+                        h.combine(bytes: UnsafeRawBufferPointer(rebasing: b[..<Key.sample]))
+                        h.combine(bytes: UnsafeRawBufferPointer(rebasing: b[(b.count - Key.sample)...]))
+                    }
+                }
+            }
             hash = h.finalize()
         }
     }
