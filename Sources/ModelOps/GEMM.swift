@@ -30,6 +30,13 @@ public enum GEMM {
     /// an environment variable, which is best done before other threads run.
     public static func load() { _ = mc_blas_load() }
 
+    /// Whether the BLAS runs FMA vector kernels (AVX2 or AVX-512: Haswell and later, Zen).
+    /// With the SSE kernels OpenBLAS falls back to, or the reference loops, Winograd's
+    /// 2.25x fewer multiplications pay for its transforms; with these they do not.
+    public static let hasFMAKernels: Bool = {
+        ["Haswell", "SkylakeX", "Cooperlake", "SapphireRapids", "Zen"].contains(blasCoreName)
+    }()
+
     /// What runs the float products, and how its kernels were chosen (for `--stats`).
     public static var blasBackend: String { String(cString: mc_blas_backend()) }
 

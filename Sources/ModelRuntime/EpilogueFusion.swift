@@ -15,6 +15,12 @@ import ModelOps
 /// must be available when the Conv runs (computed earlier in the schedule) and is not a
 /// constant (a constant operand is a bias, for the `fuse-conv-add` pass).
 ///
+/// Also the hard-swish an opset below 14 spells out, `Div(Mul(c, Clip(Add(c, 3), 0, 6)), 6)`
+/// (any constant addend, bounds and divisor; `Mul` by a constant instead of `Div`) when its
+/// Add and Mul are the Conv output's only readers: the Conv's epilogue (`fused_epilogue`) then
+/// computes the same four float operations per element in the same order, so the result is
+/// bit for bit the one the nodes give.
+///
 /// The fusion is decided again at run time, per value: a Conv step's output counts as fused
 /// when the kernel did apply the epilogue (float32 output; with a residual, a float32 one of
 /// exactly the output's dims: `ConvOps.fusedResidual`), and an alias step passes its input
@@ -56,6 +62,57 @@ enum EpilogueFusion {
             return steps[s].node.opType == "Constant" ? nil : s
         }
 
+        /// A float32 scalar constant's value (initializer or Constant node output).
+        func scalar(_ v: ValueID?) -> Float? {
+            guard let v else { return nil }
+            let value = graph[value: v]
+            var tensor = value.initializer
+            if tensor == nil, let p = value.producer, let s = position[p], steps[s].node.opType == "Constant",
+               case .tensor(let t)? = steps[s].node.attributes[named: "value"] {
+                tensor = t
+            }
+            guard let t = tensor, t.dtype == .float32, t.elementCount == 1 else { return nil }
+            return t.withElements(Float.self) { $0[0] }
+        }
+        /// The only step reading `v` (not a graph output), and the input index it reads it at.
+        func soleReader(_ v: ValueID) -> (step: Int, input: Int)? {
+            let value = graph[value: v]
+            guard !outputs.contains(v), value.uses.count == 1, let u = value.uses.first, let s = position[u.node] else { return nil }
+            return (s, u.input)
+        }
+        /// `Add(c, a) -> Clip(lo, hi) -> Mul(c, .) -> Div(., d) | Mul(., m)` from the Add at step
+        /// `i`, with c a Conv output read by nothing else: the Conv step, the epilogue and the
+        /// alias steps (each with the input it passes through).
+        func hardSwishChain(at i: Int) -> (conv: Int, kind: String, params: [Float], aliases: [(Int, Int)])? {
+            let add = steps[i].node
+            guard let a0 = add.inputs[0], let a1 = add.inputs[1] else { return nil }
+            let (c, k, addend): (ValueID, Int, Float)
+            if let v = scalar(a1) { (c, k, addend) = (a0, 0, v) } else if let v = scalar(a0) { (c, k, addend) = (a1, 1, v) } else { return nil }
+            guard !outputs.contains(c), let j = head[c], node(j).outputs.first == c, !hasAdd.contains(j), !hasActivation.contains(j),
+                  graph[value: c].uses.count == 2, let added = add.outputs.first ?? nil,
+                  let (clipStep, clipInput) = soleReader(added), clipInput == 0 else { return nil }
+            let clip = steps[clipStep].node
+            guard isDefault(clip), clip.opType == "Clip", let clipped = clip.outputs.first ?? nil,
+                  let (lo, hi) = clipBounds(clip, opset: steps[clipStep].opset, graph: graph, steps: steps, position: position),
+                  lo <= hi, let (mulStep, mulInput) = soleReader(clipped) else { return nil }
+            let mul = steps[mulStep].node
+            guard isDefault(mul), mul.opType == "Mul", steps[mulStep].opset >= 7, mul.inputs.count == 2,
+                  mul.inputs[1 - mulInput] == c, let product = mul.outputs.first ?? nil,
+                  let (lastStep, lastInput) = soleReader(product), lastInput == 0 else { return nil }
+            let last = steps[lastStep].node
+            guard isDefault(last), last.inputs.count == 2, steps[lastStep].opset >= 7, let d = scalar(last.inputs[1]) else { return nil }
+            let kind: String
+            switch last.opType {
+            case "Div": kind = "add_clip_mul_div"
+            case "Mul": kind = "add_clip_mul_mul"
+            default: return nil
+            }
+            // Steps run in order: the Conv, then the Add, Clip, Mul and the last op after it.
+            guard j < i, i < clipStep, clipStep < mulStep, mulStep < lastStep, let out = last.outputs.first ?? nil else { return nil }
+            head[out] = j
+            return (j, kind, [addend, lo, hi, d], [(i, k), (clipStep, 0), (mulStep, mulInput), (lastStep, 0)])
+        }
+
         for (i, step) in steps.enumerated() {
             let n = step.node
             guard isDefault(n) else { continue }
@@ -67,6 +124,17 @@ enum EpilogueFusion {
                     if n.annotations["fused_activation"] != nil { hasActivation.insert(i) }
                 }
             case "Add" where step.opset >= 7 && n.inputs.count == 2:
+                if let chain = hardSwishChain(at: i) {
+                    var conv = node(chain.conv)
+                    conv.annotations["fused_epilogue"] = chain.kind
+                    conv.annotations["fused_epilogue_params"] = chain.params.map(\.description).joined(separator: ",")
+                    plan.fusedNodes[chain.conv] = conv
+                    plan.heads.insert(chain.conv)
+                    for (step, k) in chain.aliases { plan.aliases[step] = k }
+                    hasAdd.insert(chain.conv)
+                    hasActivation.insert(chain.conv)
+                    continue
+                }
                 guard let a = n.inputs[0], let b = n.inputs[1], a != b, let out = n.outputs.first ?? nil else { continue }
                 var best: (k: Int, j: Int, other: ValueID)? = nil
                 for (k, c, other) in [(0, a, b), (1, b, a)] {

@@ -35,6 +35,33 @@ struct PoolNormQuantizeOpsTests {
 
     // MARK: Pooling
 
+    /// The float32 2-D path (C, no Indices output) against the reference loops (taken when
+    /// Indices are asked for), value for value, bit for bit: padding, strides, dilations,
+    /// ceil mode, windows partly or wholly outside the input, NaNs first and later in a window.
+    @Test func maxPoolFastPathMatchesTheReferenceLoops() throws {
+        let cases: [(x: [Int], k: [Int], s: [Int], p: [Int], d: [Int], ceil: Int)] = [
+            ([1, 3, 112, 112], [3, 3], [2, 2], [1, 1, 1, 1], [1, 1], 0),
+            ([2, 2, 17, 23], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 0),
+            ([1, 2, 19, 21], [2, 3], [2, 3], [0, 2, 1, 2], [2, 1], 1),
+            ([1, 1, 9, 40], [5, 5], [1, 2], [2, 2, 2, 2], [1, 2], 0),
+            ([1, 1, 4, 4], [3, 3], [3, 3], [2, 2, 2, 2], [1, 1], 1),
+            ([1, 1, 6, 7], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 0),
+        ]
+        for (n, c) in cases.enumerated() {
+            let count = c.x.reduce(1, *)
+            var values = (0..<count).map { i in Float((i * 7919 + n * 31) % 997) / 97 - 5 }
+            for i in stride(from: n, to: count, by: 13) { values[i] = .nan }
+            let x = Tensor.of(values, dims: c.x)
+            let attrs = [Self.ints("kernel_shape", c.k), Self.ints("strides", c.s), Self.ints("pads", c.p),
+                         Self.ints("dilations", c.d), Attribute("ceil_mode", .int(Int64(c.ceil)))]
+            let fast = try run("MaxPool", opset: 12, [x], attrs, outputs: 1)[0]
+            let reference = try run("MaxPool", opset: 12, [x], attrs, outputs: 2)[0]
+            #expect(fast.dims == reference.dims, "case \(n)")
+            let a = fast.elements(Float.self).map(\.bitPattern), b = reference.elements(Float.self).map(\.bitPattern)
+            #expect(a == b, "case \(n): \(zip(a, b).filter { $0 != $1 }.count) of \(a.count) differ")
+        }
+    }
+
     @Test func maxPoolIndicesColumnMajorWithCeilMode() throws {
         // ref("MaxPool", x, opset 12, kernel_shape=[2,2], strides=[2,2], storage_order=1, ceil_mode=1)
         let out = try run("MaxPool", opset: 12, [image], [Self.ints("kernel_shape", [2, 2]), Self.ints("strides", [2, 2]),

@@ -231,4 +231,61 @@ struct EpilogueFusionTests {
                                                  "r": .tensor(Tensor.of(Self.r, dims: [1, 2, 2, 2]))])
         #expect(try Self.output(out) == want)
     }
+
+    // MARK: Hard-swish spelled out (opset < 14)
+
+    /// c -> Add(c, 3) -> Clip(0, 6) -> Mul(c, .) -> Div(., 6), opset 12; `extraReader` adds a
+    /// Neg of c as a second graph output.
+    static func hardSwishModel(extraReader: Bool = false) -> Model {
+        model(opset: 12) { g, c in
+            let three = g.addValue(named: "three"), lo = g.addValue(named: "lo"), hi = g.addValue(named: "hi")
+            let six = g.addValue(named: "six")
+            g.setInitializer(.scalar(Float(3)), of: three)
+            g.setInitializer(.scalar(Float(0)), of: lo)
+            g.setInitializer(.scalar(Float(6)), of: hi)
+            g.appendNode("Constant", name: "six", inputs: [], outputs: [six], attributes: [Attribute("value", .tensor(.scalar(Float(6))))])
+            let a = g.addValue(named: "a"), k = g.addValue(named: "k"), m = g.addValue(named: "m"), y = g.addValue(named: "y")
+            g.appendNode("Add", name: "add", inputs: [c, three], outputs: [a])
+            g.appendNode("Clip", name: "clip", inputs: [a, lo, hi], outputs: [k])
+            g.appendNode("Mul", name: "mul", inputs: [c, k], outputs: [m])
+            g.appendNode("Div", name: "div", inputs: [m, six], outputs: [y])
+            var outputs = [y]
+            if extraReader {
+                let n = g.addValue(named: "n")
+                g.appendNode("Neg", name: "neg", inputs: [c], outputs: [n])
+                outputs.append(n)
+            }
+            g.setOutputs(outputs)
+        }
+    }
+
+    /// The definition, in the nodes' order of float operations.
+    static var hardSwish: [Float] {
+        conv.map { c -> Float in
+            var t = c + 3
+            t = t < 0 ? 0 : t
+            t = t > 6 ? 6 : t
+            return (c * t) / 6
+        }
+    }
+
+    @Test func spelledOutHardSwishIsTheConvEpilogueBitForBit() throws {
+        let m = Self.hardSwishModel()
+        let plan = try Interpreter(model: m).plan
+        let conv = try #require(plan.steps.first { $0.node.opType == "Conv" }?.fusedNode)
+        #expect(conv.annotations["fused_epilogue"] == "add_clip_mul_div")
+        #expect(plan.steps.filter { $0.aliasInput != nil }.map(\.node.opType) == ["Add", "Clip", "Mul", "Div"])
+        let want = Self.hardSwish.map(\.bitPattern)
+        #expect(Self.hardSwish.contains(0) && Self.conv.contains { $0 > 3 } && Self.conv.contains { $0 < -3 })
+        #expect(try Self.output(Self.run(m)).map(\.bitPattern) == want)
+        #expect(try Self.output(Self.run(m, keep: true)).map(\.bitPattern) == want)
+    }
+
+    @Test func spelledOutHardSwishWithAnotherReaderOfTheConvRunsAsNodes() throws {
+        let m = Self.hardSwishModel(extraReader: true)
+        #expect(try Interpreter(model: m).plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
+        let out = try Self.run(m)
+        #expect(try Self.output(out, 0).map(\.bitPattern) == Self.hardSwish.map(\.bitPattern))
+        #expect(try Self.output(out, 1) == Self.conv.map { -$0 })
+    }
 }

@@ -2,3 +2,4 @@
 #include "allocator.h"
 #include "blas_loader.h"
 #include "depthwise.h"
+#include "pool.h"

@@ -123,8 +123,15 @@ enum ConvOps {
             let residual = fusedResidual(ctx, dims: dims)
             // An activation after a residual Add that cannot be fused here is not ours either.
             let fusedAddMissing = ctx.node.annotations["fused_add"] != nil && residual == nil
+            // The `conv_algorithm` annotation (`winograd`, `gemm`) overrides the choice by shape.
+            let winograd = switch ctx.node.annotations["conv_algorithm"] {
+            case "winograd": WinogradConv.supports(g)
+            case "gemm": false
+            default: WinogradConv.applies(g)
+            }
             return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads,
-                                 clamp: fusedAddMissing ? nil : clamp, residual: residual)
+                                 clamp: fusedAddMissing ? nil : clamp, residual: residual, winograd: winograd,
+                                 chain: FusedChain(ctx.node))
         case .float64:
             return try floatConv(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
         case .float16:
@@ -132,6 +139,41 @@ enum ConvOps {
             return out.narrowedToFloat16()
         default:
             throw OpError.unsupported("Conv on \(x.dtype) (float16, float32, float64 are supported)")
+        }
+    }
+
+    /// The interpreter's `fused_epilogue` (`EpilogueFusion`): the hard-swish of opsets below
+    /// 14 spelled out, `(c * clip(c + a, lo, hi)) / d` (or `* d`), in the nodes' order of
+    /// operations so that each element is rounded as the nodes round it.
+    struct FusedChain {
+        let addend: Float, lo: Float, hi: Float, last: Float, divides: Bool
+
+        init?(_ node: Node) {
+            guard let kind = node.annotations["fused_epilogue"], kind == "add_clip_mul_div" || kind == "add_clip_mul_mul",
+                  let p = node.annotations["fused_epilogue_params"]?.split(separator: ",").compactMap({ Float(String($0)) }),
+                  p.count == 4 else { return nil }
+            (addend, lo, hi, last, divides) = (p[0], p[1], p[2], p[3], kind == "add_clip_mul_div")
+        }
+
+        func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
+            let (a, lo, hi, d) = (addend, lo, hi, last)
+            if divides {
+                for i in 0..<count {
+                    let x = p[i]
+                    var t = x + a
+                    t = t < lo ? lo : t
+                    t = t > hi ? hi : t
+                    p[i] = (x * t) / d
+                }
+            } else {
+                for i in 0..<count {
+                    let x = p[i]
+                    var t = x + a
+                    t = t < lo ? lo : t
+                    t = t > hi ? hi : t
+                    p[i] = (x * t) * d
+                }
+            }
         }
     }
 
@@ -182,7 +224,8 @@ enum ConvOps {
     static func floatConv<T: MatMulElement & BinaryFloatingPoint>(_: T.Type, _ g: ConvGeometry, _ x: Tensor, _ w: Tensor,
                                                                   _ b: Tensor?, dims: [Int], threads: Int,
                                                                   clamp: (lo: Float, hi: Float)? = nil,
-                                                                  residual: Tensor? = nil) throws -> Tensor {
+                                                                  residual: Tensor? = nil, winograd: Bool = false,
+                                                                  chain: FusedChain? = nil) throws -> Tensor {
         // Every output element is written (bias or product with beta 0).
         Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
@@ -197,6 +240,9 @@ enum ConvOps {
                     defer {
                         if let r = residualPass, !handledResidual {
                             addResidual(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), r, count: y.count, clamp: clamp)
+                        }
+                        if let chain, T.self == Float.self {
+                            chain.apply(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count)
                         }
                     }
                     guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
@@ -220,7 +266,7 @@ enum ConvOps {
                                 depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
                             }
                         }
-                    } else if T.self == Float.self && WinogradConv.applies(g) {
+                    } else if T.self == Float.self && winograd {
                         w.withElements(T.self) { ws in
                             guard let pw = ws.baseAddress else { return }
                             WinogradConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),

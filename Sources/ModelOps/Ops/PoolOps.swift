@@ -1,3 +1,4 @@
+import CKernels
 import ModelIR
 #if canImport(Glibc)
 import Glibc
@@ -134,6 +135,9 @@ enum PoolOps {
         let storageOrder = ctx.opset >= 8 ? ctx.int("storage_order", default: 0) : 0
         let wantIndices = ctx.wantsOutput(1)
         let dims = g.outputDims(x.dims)
+        if x.dtype == .float32 && !wantIndices && g.spatialRank == 2 {
+            return [.tensor(maxPool2D(g, x, dims: dims, threads: ctx.threads)), .tensor(Tensor.of([Int64](), dims: [0]))]
+        }
         let v = MaxPoolVisitor(g: g, x: x, dims: dims, columnMajor: storageOrder == 1, indices: wantIndices, threads: ctx.threads)
         // Concrete element types so that the loops are specialized (not through the visitor).
         switch x.dtype {
@@ -145,6 +149,29 @@ enum PoolOps {
         default:
             guard let result = try x.dtype.visitNumeric(v) else { throw OpError.unsupported("MaxPool on \(x.dtype)") }
             return result
+        }
+    }
+
+    /// float32 2-D MaxPool without indices: each plane through `mc_maxpool2d_plane_f32` (C,
+    /// vectorized over the output columns whose window is inside the input).
+    static func maxPool2D(_ g: Geometry, _ x: Tensor, dims: [Int], threads: Int) -> Tensor {
+        let (IH, IW, OH, OW) = (g.input[1], g.input[2], g.output[1], g.output[2])
+        return Tensor.makeUninitialized(Float.self, dims: dims) { y in
+            x.withElements(Float.self) { xs in
+                guard let py = y.baseAddress else { return }
+                guard let px = xs.baseAddress else {
+                    py.update(repeating: 0, count: y.count)
+                    return
+                }
+                let workers = parallelForThreads(elements: g.planes * g.outPlane * g.kernel.reduce(1, *), threads: threads)
+                parallelFor(g.planes, threads: workers) { planes in
+                    for p in planes {
+                        mc_maxpool2d_plane_f32(px + p * g.inPlane, Int32(IH), Int32(IW), py + p * g.outPlane, Int32(OH), Int32(OW),
+                                               Int32(g.kernel[1]), Int32(g.kernel[2]), Int32(g.stride[1]), Int32(g.stride[2]),
+                                               Int32(g.dilation[1]), Int32(g.dilation[2]), Int32(g.padHead[1]), Int32(g.padHead[2]))
+                    }
+                }
+            }
         }
     }
 
