@@ -2,4 +2,5 @@
 #include "allocator.h"
 #include "blas_loader.h"
 #include "depthwise.h"
+#include "epilogue.h"
 #include "pool.h"

@@ -1,3 +1,4 @@
+import CKernels
 import ModelIR
 
 /// Conv, ConvTranspose, ConvInteger and QLinearConv over 1 to 3 spatial dims.
@@ -342,6 +343,18 @@ enum ConvOps {
             } else {
                 bmat = xg + c0
                 ldb = inPlane
+            }
+            if T.self == Float.self {
+                // float32: the product, then bias, residual and activation in one C pass per tile.
+                T.product(m: rows.count, n: len, k: kc, a: w + (grp * moutG + rows.lowerBound) * kc, lda: kc, b: bmat,
+                          ldb: ldb, c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: false)
+                let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+                let offset = (n * g.outChannels + grp * moutG + rows.lowerBound) * plane + c0
+                mc_conv_epilogue_f32(UnsafeMutableRawPointer(yg + rows.lowerBound * plane + c0).assumingMemoryBound(to: Float.self),
+                                     Int32(rows.count), Int32(len), plane,
+                                     bias.map { f($0 + grp * moutG + rows.lowerBound) }, residual.map { f($0 + offset) },
+                                     clamp == nil ? 0 : 1, clamp?.lo ?? 0, clamp?.hi ?? 0)
+                return
             }
             if let residual {
                 // The product accumulates onto residual + bias.
