@@ -126,6 +126,20 @@ public struct Graph: Sendable {
     /// The value named `name`, if this graph defines or references it.
     public func valueID(named name: String) -> ValueID? { valueIDsByName[name] }
 
+    /// Names this graph (and the subgraphs inside it) reads from enclosing scopes: values
+    /// nothing here defines.
+    public var outerReferenceNames: Set<String> {
+        var names = Set(values.filter(\.isOuterReference).map(\.name))
+        for (_, node) in liveNodes {
+            for sub in node.subgraphs {
+                for n in sub.outerReferenceNames where valueID(named: n).map({ self[value: $0].isOuterReference }) ?? true {
+                    names.insert(n)
+                }
+            }
+        }
+        return names
+    }
+
     /// The live nodes in `order`.
     public var liveNodes: [(id: NodeID, node: Node)] { order.map { ($0, self[node: $0]) } }
 

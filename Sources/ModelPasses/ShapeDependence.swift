@@ -75,7 +75,7 @@ enum ShapeDependence {
             } else {
                 callerData = inputs.contains { fromCaller[Int($0.index)] }
                 if !node.subgraphs.isEmpty {
-                    let outer = node.subgraphs.reduce(into: Set<String>()) { $0.formUnion(outerNames($1)) }
+                    let outer = node.subgraphs.reduce(into: Set<String>()) { $0.formUnion($1.outerReferenceNames) }
                     callerData = callerData || outer.contains { name in
                         g.valueID(named: name).map { fromCaller[Int($0.index)] } ?? true
                     }
@@ -94,18 +94,5 @@ enum ShapeDependence {
             }
         }
         return exact
-    }
-
-    /// Names `g` (and the subgraphs inside it) reads but does not define.
-    static func outerNames(_ g: Graph) -> Set<String> {
-        var names = Set(g.values.filter(\.isOuterReference).map(\.name))
-        for (_, node) in g.liveNodes {
-            for sub in node.subgraphs {
-                for n in outerNames(sub) where g.valueID(named: n).map({ g[value: $0].isOuterReference }) ?? true {
-                    names.insert(n)
-                }
-            }
-        }
-        return names
     }
 }

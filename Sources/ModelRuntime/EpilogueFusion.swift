@@ -62,18 +62,7 @@ enum EpilogueFusion {
             return steps[s].node.opType == "Constant" ? nil : s
         }
 
-        /// A float32 scalar constant's value (initializer or Constant node output).
-        func scalar(_ v: ValueID?) -> Float? {
-            guard let v else { return nil }
-            let value = graph[value: v]
-            var tensor = value.initializer
-            if tensor == nil, let p = value.producer, let s = position[p], steps[s].node.opType == "Constant",
-               case .tensor(let t)? = steps[s].node.attributes[named: "value"] {
-                tensor = t
-            }
-            guard let t = tensor, t.dtype == .float32, t.elementCount == 1 else { return nil }
-            return t.withElements(Float.self) { $0[0] }
-        }
+        func scalar(_ v: ValueID?) -> Float? { constantScalar(v, graph: graph, steps: steps, position: position) }
         /// The only step reading `v` (not a graph output), and the input index it reads it at.
         func soleReader(_ v: ValueID) -> (step: Int, input: Int)? {
             let value = graph[value: v]
@@ -208,16 +197,22 @@ enum EpilogueFusion {
         // A bound's value: the fallback when the input is absent, nil when it is not constant.
         func bound(_ k: Int, _ fallback: Float) -> Float? {
             guard k < clip.inputs.count, let id = clip.inputs[k] else { return fallback }
-            let v = graph[value: id]
-            var tensor = v.initializer
-            if tensor == nil, let p = v.producer, let s = position[p], steps[s].node.opType == "Constant",
-               case .tensor(let t)? = steps[s].node.attributes[named: "value"] {
-                tensor = t
-            }
-            guard let t = tensor, t.dtype == .float32, t.elementCount == 1 else { return nil }
-            return t.withElements(Float.self) { $0[0] }
+            return constantScalar(id, graph: graph, steps: steps, position: position)
         }
         guard let lo = bound(1, -.infinity), let hi = bound(2, .infinity) else { return nil }
         return (lo, hi)
+    }
+
+    /// A float32 scalar constant's value: an initializer or a Constant node's output.
+    static func constantScalar(_ v: ValueID?, graph: Graph, steps: [GraphPlan.Step], position: [NodeID: Int]) -> Float? {
+        guard let v else { return nil }
+        let value = graph[value: v]
+        var tensor = value.initializer
+        if tensor == nil, let p = value.producer, let s = position[p], steps[s].node.opType == "Constant",
+           case .tensor(let t)? = steps[s].node.attributes[named: "value"] {
+            tensor = t
+        }
+        guard let t = tensor, t.dtype == .float32, t.elementCount == 1 else { return nil }
+        return t.withElements(Float.self) { $0[0] }
     }
 }

@@ -168,7 +168,7 @@ final class GraphPlan: @unchecked Sendable {
                     sorted.sortTopologically()
                     plans.append(try GraphPlan(sorted, opsets: opsets))
                     // Outer values a body reads stay alive until this node has run.
-                    for name in GraphPlan.outerNames(sorted) {
+                    for name in sorted.outerReferenceNames {
                         if let v = graph.valueID(named: name) { lastUse[v] = position }
                     }
                 }
@@ -189,19 +189,6 @@ final class GraphPlan: @unchecked Sendable {
                 steps[position].lastReads.append(value)
             }
         }
-    }
-
-    /// Names a graph (and its nested subgraphs) reads from enclosing scopes.
-    static func outerNames(_ g: Graph) -> Set<String> {
-        var names = Set(g.values.filter(\.isOuterReference).map(\.name))
-        for (_, node) in g.liveNodes {
-            for sub in node.subgraphs {
-                for n in outerNames(sub) where g.valueID(named: n).map({ g[value: $0].isOuterReference }) ?? true {
-                    names.insert(n)
-                }
-            }
-        }
-        return names
     }
 
     func execute(inputs: [String: RuntimeValue], outer: Scope?, state: inout RunState,
