@@ -3,9 +3,10 @@
 #   need_apt PKG...   installs the Debian packages among PKG that are missing (as root:
 #                     apt-get update once, then apt-get install -y); otherwise prints the
 #                     exact command to run and exits 2.
-#   MODELCONV_BUILD_PACKAGES  what building modelconv needs besides Swift 6.
+#   MODELCONV_BUILD_PACKAGES  what building and running modelconv needs besides Swift 6
+#                             (libopenblas0: the BLAS the kernels open at run time).
 
-MODELCONV_BUILD_PACKAGES="libprotobuf-c-dev libonnx-dev libprotobuf-dev pkg-config"
+MODELCONV_BUILD_PACKAGES="libprotobuf-c-dev libonnx-dev libprotobuf-dev pkg-config libopenblas0"
 
 # need_apt PKG...: install the Debian packages among PKG that dpkg does not report as installed.
 # As root: `apt-get update` (once per shell) then `apt-get install -y`. Otherwise: print the
