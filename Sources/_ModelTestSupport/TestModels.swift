@@ -3,19 +3,6 @@ import ModelIR
 /// Small models built through the IR's own API, for tests of the importer, exporter and
 /// verifier. Their numbers are seeded and their expected behaviour is stated by each test.
 public enum TestModels {
-    /// A deterministic pseudo-random generator (SplitMix64), so tests need no global RNG.
-    public struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        public init(seed: UInt64) { state = seed }
-        public mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A float32 tensor of `dims` with seeded values in [-1, 1).
     public static func randomFloats(_ dims: [Int], seed: UInt64, name: String = "") -> Tensor {
         var rng = SplitMix64(seed: seed)

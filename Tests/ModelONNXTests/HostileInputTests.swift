@@ -56,7 +56,7 @@ struct HostileInputTests {
 
     @Test func randomBytesNeverCrash() {
         let dir = TempDir()
-        var rng = TestModels.SplitMix64(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for k in 0..<200 {
             let n = Int.random(in: 1...4096, using: &rng)
             write((0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }, dir.file("r\(k).onnx"))
