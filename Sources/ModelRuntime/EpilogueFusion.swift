@@ -70,9 +70,9 @@ enum EpilogueFusion {
             return (s, u.input)
         }
         /// `Add(c, a) -> Clip(lo, hi) -> Mul(c, .) -> Div(., d) | Mul(., m)` from the Add at step
-        /// `i`, with c a Conv output read by nothing else: the Conv step, the epilogue and the
-        /// alias steps (each with the input it passes through).
-        func hardSwishChain(at i: Int) -> (conv: Int, kind: String, params: [Float], aliases: [(Int, Int)])? {
+        /// `i`, with c a Conv output read only by that Add and Mul: the Conv step, the epilogue, the
+        /// alias steps (each with the input it passes through), and the value it computes.
+        func hardSwishChain(at i: Int) -> (conv: Int, kind: String, params: [Float], aliases: [(Int, Int)], output: ValueID)? {
             let add = steps[i].node
             guard let a0 = add.inputs[0], let a1 = add.inputs[1] else { return nil }
             let (c, k, addend): (ValueID, Int, Float)
@@ -98,8 +98,7 @@ enum EpilogueFusion {
             }
             // Steps run in order: the Conv, then the Add, Clip, Mul and the last op after it.
             guard j < i, i < clipStep, clipStep < mulStep, mulStep < lastStep, let out = last.outputs.first ?? nil else { return nil }
-            head[out] = j
-            return (j, kind, [addend, lo, hi, d], [(i, k), (clipStep, 0), (mulStep, mulInput), (lastStep, 0)])
+            return (j, kind, [addend, lo, hi, d], [(i, k), (clipStep, 0), (mulStep, mulInput), (lastStep, 0)], out)
         }
 
         for (i, step) in steps.enumerated() {
@@ -122,6 +121,7 @@ enum EpilogueFusion {
                     for (step, k) in chain.aliases { plan.aliases[step] = k }
                     hasAdd.insert(chain.conv)
                     hasActivation.insert(chain.conv)
+                    head[chain.output] = chain.conv
                     continue
                 }
                 guard let a = n.inputs[0], let b = n.inputs[1], a != b, let out = n.outputs.first ?? nil else { continue }
