@@ -23,7 +23,7 @@ import ModelOps
 ///
 /// The fusion is decided again at run time, per value: a Conv step's output counts as fused
 /// when the kernel did apply the epilogue (float32 output; with a residual, a float32 one of
-/// exactly the output's dims: `ConvOps.fusedResidual`), and an alias step passes its input
+/// exactly the output's dims: `fusedResidualFits`), and an alias step passes its input
 /// through only when that input counts as fused; otherwise the step runs its own kernel.
 /// Runs that keep every intermediate use the unfused nodes, so each value is the one the
 /// graph defines.
@@ -180,7 +180,7 @@ enum EpilogueFusion {
         guard let y = output.tensor, y.dtype == .float32 else { return false }
         guard node.annotations["fused_add"] != nil else { return true }
         guard args.count > 3, let r = args[3]?.tensor else { return false }
-        return r.dtype == .float32 && r.dims == y.dims
+        return fusedResidualFits(r, outputDims: y.dims)
     }
 
     /// Clip's bounds when they are constants: attributes before opset 11, then optional

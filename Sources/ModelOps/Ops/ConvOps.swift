@@ -1,6 +1,12 @@
 import CKernels
 import ModelIR
 
+/// Whether a residual can be added in a float32 Conv's epilogue: a float32 tensor of exactly
+/// the output's dims. The interpreter's `EpilogueFusion` and the Conv kernel decide by it.
+public func fusedResidualFits(_ r: Tensor, outputDims: [Int]) -> Bool {
+    r.dtype == .float32 && r.dims == outputDims
+}
+
 /// Conv, ConvTranspose, ConvInteger and QLinearConv over 1 to 3 spatial dims.
 ///
 /// float32 (and float16, computed in float32 and rounded once) takes one of three paths:
@@ -101,6 +107,14 @@ enum ConvOps {
                             dilation: a.dilations, padHead: head)
     }
 
+    /// A bias B must be X's dtype with one value per output channel.
+    static func checkBias(_ b: Tensor?, x: Tensor, g: ConvGeometry) throws {
+        guard let b else { return }
+        guard b.dtype == x.dtype, b.elementCount == g.outChannels else {
+            throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be \(x.dtype)[\(g.outChannels)]")
+        }
+    }
+
     /// The output dims `[N, M, D'...]` of a geometry.
     static func outputDims(_ g: ConvGeometry) -> [Int] {
         [g.batch, g.outChannels] + Array(g.output.suffix(g.spatialRank))
@@ -112,11 +126,7 @@ enum ConvOps {
         let x = try ctx.tensor(0), w = try ctx.tensor(1), b = ctx.optionalTensor(2)
         guard w.dtype == x.dtype else { throw OpError.invalid("W is \(w.dtype) but X is \(x.dtype)") }
         let g = try convGeometry(ctx, x: x.dims, w: w.dims)
-        if let b {
-            guard b.dtype == x.dtype, b.elementCount == g.outChannels else {
-                throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be \(x.dtype)[\(g.outChannels)]")
-            }
-        }
+        try checkBias(b, x: x, g: g)
         let dims = outputDims(g)
         let clamp = fusedClamp(ctx.node)
         switch x.dtype {
@@ -183,16 +193,17 @@ enum ConvOps {
     /// tensor of exactly the output's dims; the interpreter runs the Add otherwise, by the
     /// same test.
     static func fusedResidual(_ ctx: KernelContext, dims: [Int]) -> Tensor? {
-        guard ctx.node.annotations["fused_add"] != nil, let r = ctx.optionalTensor(3), r.dtype == .float32,
-              r.dims == dims else { return nil }
+        guard ctx.node.annotations["fused_add"] != nil, let r = ctx.optionalTensor(3),
+              fusedResidualFits(r, outputDims: dims) else { return nil }
         return r
     }
 
-    /// `y = clamp(y + r)` over `count` floats (a fused residual Add and activation).
-    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, count: Int,
-                            clamp: (lo: Float, hi: Float)?) {
-        for i in 0..<count { y[i] += r[i] }
-        if let clamp { applyClamp(y, count: count, clamp) }
+    /// `y = clamp(y + r)` over `count` floats, either part optional (a fused residual Add and
+    /// activation), through the C epilogue of the im2col path.
+    static func finish(_ y: UnsafeMutablePointer<Float>, count: Int, residual: UnsafePointer<Float>?,
+                       clamp: (lo: Float, hi: Float)?) {
+        guard residual != nil || clamp != nil else { return }
+        mc_conv_epilogue_f32(y, 1, Int32(count), count, nil, residual, clamp == nil ? 0 : 1, clamp?.lo ?? 0, clamp?.hi ?? 0)
     }
 
     /// The bounds of a `fused_activation` annotation (the `fuse-activation` pass) that is
@@ -206,19 +217,6 @@ enum ConvOps {
                   let hi = node.annotations["fused_activation_max"].flatMap(Float.init), lo <= hi else { return nil }
             return (lo, hi)
         default: return nil
-        }
-    }
-
-    /// Clamps `count` floats at `p` to `clamp` (an annotated Relu/Clip epilogue).
-    @inline(__always)
-    static func applyClamp(_ p: UnsafeMutablePointer<Float>, count: Int, _ clamp: (lo: Float, hi: Float)) {
-        // Compare-and-select keeps NaN (like the activation nodes) and vectorizes; SIMD16's
-        // replacing(with:where:) measured 3x slower at the baseline x86-64 target.
-        let lo = clamp.lo, hi = clamp.hi
-        for i in 0..<count {
-            let v = p[i]
-            let y = v < lo ? lo : v
-            p[i] = y > hi ? hi : y
         }
     }
 
@@ -240,7 +238,7 @@ enum ConvOps {
                     var handledResidual = false
                     defer {
                         if let r = residualPass, !handledResidual {
-                            addResidual(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), r, count: y.count, clamp: clamp)
+                            finish(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count, residual: r, clamp: clamp)
                         }
                         if let chain, T.self == Float.self {
                             chain.apply(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count)
@@ -249,8 +247,9 @@ enum ConvOps {
                     guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
                         // No input channels: the output is the bias.
                         fillBias(py, bs?.baseAddress, g: g)
-                        if let clamp = clampInPath, T.self == Float.self {
-                            applyClamp(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count, clamp)
+                        if T.self == Float.self {
+                            finish(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count,
+                                   residual: nil, clamp: clampInPath)
                         }
                         return
                     }
@@ -297,16 +296,18 @@ enum ConvOps {
     static func convolve<T: MatMulElement>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
                                            bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int,
                                            clamp: (lo: Float, hi: Float)? = nil, residual: UnsafePointer<T>? = nil) {
-        // The epilogue clamp applies to float32 only (the annotation's activations are float).
-        let clamp = T.self == Float.self ? clamp : nil
+        // The epilogue (residual, clamp) applies to float32 only (the annotations are float's).
+        precondition(T.self == Float.self || (clamp == nil && residual == nil), "epilogue on \(T.self)")
         let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
         let kc = cinG * g.kernelSize
         let plane = g.outPlane, inPlane = g.inPlane
         guard g.batch > 0, moutG > 0, plane > 0 else { return }
         if kc == 0 {
             fillBias(y, bias, g: g)
-            if let residual { for i in 0..<(g.batch * g.outChannels * plane) { y[i] += residual[i] } }
-            if let clamp { applyClamp(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: g.batch * g.outChannels * plane, clamp) }
+            if T.self == Float.self {
+                finish(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: g.batch * g.outChannels * plane,
+                       residual: residual.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }, clamp: clamp)
+            }
             return
         }
         let pointwise = g.isPointwise
@@ -356,29 +357,12 @@ enum ConvOps {
                                      clamp == nil ? 0 : 1, clamp?.lo ?? 0, clamp?.hi ?? 0)
                 return
             }
-            if let residual {
-                // The product accumulates onto residual + bias.
-                let rg = residual + (n * g.outChannels + grp * moutG) * plane
-                for m in rows {
-                    let dst = yg + m * plane + c0, src = rg + m * plane + c0
-                    if let bias {
-                        let bm = bias[grp * moutG + m]
-                        for i in 0..<len { dst[i] = src[i] + bm }
-                    } else {
-                        dst.update(from: src, count: len)
-                    }
-                }
-            } else if let bias {
+            // Other element types: the product accumulates onto the bias.
+            if let bias {
                 for m in rows { (yg + m * plane + c0).update(repeating: bias[grp * moutG + m], count: len) }
             }
             T.product(m: rows.count, n: len, k: kc, a: w + (grp * moutG + rows.lowerBound) * kc, lda: kc, b: bmat, ldb: ldb,
-                      c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil || residual != nil)
-            if let clamp {
-                // While the tile is in cache.
-                for m in rows {
-                    applyClamp(UnsafeMutableRawPointer(yg + m * plane + c0).assumingMemoryBound(to: Float.self), count: len, clamp)
-                }
-            }
+                      c: yg + rows.lowerBound * plane + c0, ldc: plane, accumulate: bias != nil)
         }
 
         if items >= workers {
@@ -520,11 +504,7 @@ enum ConvOps {
         let x = try ctx.tensor(0), w = try ctx.tensor(1), b = ctx.optionalTensor(2)
         guard w.dtype == x.dtype else { throw OpError.invalid("W is \(w.dtype) but X is \(x.dtype)") }
         let g = try transposeGeometry(ctx, x: x.dims, w: w.dims)
-        if let b {
-            guard b.dtype == x.dtype, b.elementCount == g.outChannels else {
-                throw OpError.invalid("bias B \(b.dtype)\(Shape(b.dims)) must be \(x.dtype)[\(g.outChannels)]")
-            }
-        }
+        try checkBias(b, x: x, g: g)
         let dims = outputDims(g)
         switch x.dtype {
         case .float32:
