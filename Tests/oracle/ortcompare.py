@@ -221,27 +221,29 @@ def diff_arrays(a: np.ndarray, b: np.ndarray, where: str) -> str | None:
     return f"{where}: {n} of {a.size} elements differ; first at {list(idx)}: {a[idx]!r} != {b[idx]!r}"
 
 
-def diff_values(a: Any, b: Any, where: str) -> str | None:
-    """Recursive bit-identical comparison of ORT values: ndarray, list (sequence),
-    dict (map), None (empty optional)."""
+def diff_values(a: Any, b: Any, where: str,
+                arrays: Callable[[np.ndarray, np.ndarray, str], str | None] | None = None) -> str | None:
+    """Recursive comparison of ORT values: ndarray, list (sequence), dict (map), None (empty
+    optional). Arrays are compared by `arrays` (default: bit-identical, diff_arrays)."""
+    arrays = arrays or diff_arrays
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
             return f"{where}: {type(a).__name__} != {type(b).__name__}"
-        return diff_arrays(a, b, where)
+        return arrays(a, b, where)
     if type(a) is not type(b):
         return f"{where}: {type(a).__name__} != {type(b).__name__}"
     if isinstance(a, list):
         if len(a) != len(b):
             return f"{where}: sequence length {len(a)} != {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
-            if d := diff_values(x, y, f"{where}[{i}]"):
+            if d := diff_values(x, y, f"{where}[{i}]", arrays):
                 return d
         return None
     if isinstance(a, dict):
         if sorted(a) != sorted(b):
             return f"{where}: map keys differ"
         for k in sorted(a):
-            if d := diff_values(a[k], b[k], f"{where}[{k!r}]"):
+            if d := diff_values(a[k], b[k], f"{where}[{k!r}]", arrays):
                 return d
         return None
     if a is None:

@@ -19,38 +19,35 @@ import numpy as np
 import onnx
 import pytest
 
-from ortcompare import (TESTDATA_ROOT, TESTDATA_SUITES, CaseResult, cases_of_suite, describe_exit,
-                        first_line, load_test_data_sets, ort_run, ort_session, run_modelconv, run_parallel)
+from ortcompare import (TESTDATA_ROOT, TESTDATA_SUITES, CaseResult, cases_of_suite, describe_exit, diff_arrays,
+                        diff_values, first_line, load_test_data_sets, ort_run, ort_session, run_modelconv,
+                        run_parallel)
 
 RTOL, ATOL = 1e-4, 1e-5
 
 
+def close_arrays(a: np.ndarray, b: np.ndarray, where: str) -> str | None:
+    """Float arrays within RTOL/ATOL (NaN where NaN); other arrays bit-identical."""
+    # ml_dtypes' bfloat16 / float8 / float4 arrays are not kind "f" but convert exactly.
+    def floaty(t: np.ndarray) -> bool:
+        return t.dtype.kind == "f" or t.dtype.name.startswith(("bfloat16", "float8", "float4"))
+    if not (floaty(a) and floaty(b)):
+        return diff_arrays(a, b, where)
+    if a.shape != b.shape:
+        return f"{where}: shape {a.shape} != {b.shape}"
+    def wide(t: np.ndarray) -> np.ndarray:
+        return (t if t.dtype.kind == "f" else t.astype(np.float32)).astype(np.float64)
+    x, y = wide(a), wide(b)
+    bad = ~np.isclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True)
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), a.shape)
+        return f"{where}: {int(bad.sum())} of {a.size} elements differ, e.g. at {i}: {x[i]} vs {y[i]}"
+    return None
+
+
 def diff_close(a: Any, b: Any, where: str) -> str | None:
-    """Float arrays within RTOL/ATOL (NaN where NaN), other arrays and values equal."""
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        if a.shape != b.shape:
-            return f"{where}: shape {a.shape} != {b.shape}"
-        # ml_dtypes' bfloat16 / float8 / float4 arrays are not kind "f" but convert exactly.
-        def floaty(t: np.ndarray) -> bool:
-            return t.dtype.kind == "f" or t.dtype.name.startswith(("bfloat16", "float8", "float4"))
-        if floaty(a) and floaty(b):
-            def wide(t: np.ndarray) -> np.ndarray:
-                return (t if t.dtype.kind == "f" else t.astype(np.float32)).astype(np.float64)
-            x, y = wide(a), wide(b)
-            bad = ~np.isclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True)
-            if bad.any():
-                i = np.unravel_index(np.argmax(bad), a.shape)
-                return f"{where}: {int(bad.sum())} of {a.size} elements differ, e.g. at {i}: {x[i]} vs {y[i]}"
-            return None
-        return None if np.array_equal(a, b) else f"{where}: values differ"
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return f"{where}: sequence length {len(a)} != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            if d := diff_close(x, y, f"{where}[{i}]"):
-                return d
-        return None
-    return None if type(a) is type(b) and (a is None or str(a) == str(b)) else f"{where}: {a!r} != {b!r}"
+    """ORT or interpreter values (arrays, sequences, maps) equal up to the float tolerance."""
+    return diff_values(a, b, where, close_arrays)
 
 
 def optimize_case(binary: Path, case_dir: Path, work: Path) -> CaseResult:
