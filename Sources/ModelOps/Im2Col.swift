@@ -1,3 +1,4 @@
+import CKernels
 import ModelIR
 
 /// The geometry of one convolution (or transposed convolution) with 1 to 3 spatial dims,
@@ -47,6 +48,20 @@ struct ConvGeometry {
     /// A 1x1(x1) kernel with unit strides and no padding: the image itself is the col matrix.
     var isPointwise: Bool {
         kernel == [1, 1, 1] && stride == [1, 1, 1] && padHead == [0, 0, 0] && input == output
+    }
+
+    /// The C kernel's description of this convolution over `channels` input planes, when it has
+    /// at most two spatial dims (the promoted depth is 1) and sizes that fit its 32-bit fields.
+    func implicitGEMMGeometry(channels: Int) -> mc_conv2d_geometry? {
+        guard input[0] == 1, output[0] == 1, kernel[0] == 1, padHead[0] == 0 else { return nil }
+        let fields = [channels, input[1], input[2], output[1], output[2], kernel[1], kernel[2], stride[1], stride[2],
+                      dilation[1], dilation[2], padHead[1], padHead[2]]
+        guard fields.allSatisfy({ $0 >= 0 && $0 <= Int(Int32.max) }), channels * kernelSize <= Int(Int32.max),
+              outPlane <= Int(Int32.max) else { return nil }
+        let v = fields.map { Int32($0) }
+        return mc_conv2d_geometry(channels: v[0], in_h: v[1], in_w: v[2], out_h: v[3], out_w: v[4], kernel_h: v[5],
+                                  kernel_w: v[6], stride_h: v[7], stride_w: v[8], dilation_h: v[9], dilation_w: v[10],
+                                  pad_top: v[11], pad_left: v[12])
     }
 
     /// Writes the col matrix of `channels` input planes at `x` for the output positions

@@ -15,11 +15,15 @@ import ModelOps
 /// must be available when the Conv runs (computed earlier in the schedule) and is not a
 /// constant (a constant operand is a bias, for the `fuse-conv-add` pass).
 ///
-/// Also the hard-swish an opset below 14 spells out, `Div(Mul(c, Clip(Add(c, 3), 0, 6)), 6)`
-/// (any constant addend, bounds and divisor; `Mul` by a constant instead of `Div`) when its
-/// Add and Mul are the Conv output's only readers: the Conv's epilogue (`fused_epilogue`) then
-/// computes the same four float operations per element in the same order, so the result is
-/// bit for bit the one the nodes give.
+/// After that, a chain of elementwise nodes with float32 scalar constants, each the only
+/// reader of the value before it: `Add`, `Sub`, `Mul`, `Div` (either operand the constant),
+/// `Relu`, `Clip` with constant bounds, and the hard-swish an opset below 14 spells out,
+/// `Div(Mul(c, Clip(Add(c, 3), 0, 6)), 6)` (any constants; `Mul` instead of `Div`), where
+/// `c` has exactly those two readers. PP-OCR's backbone follows each Conv with
+/// `Mul(s) Add(b)`, that hard-swish and `Mul(s2) Add(b2)`: eight passes over the output
+/// become steps of the Conv's epilogue (`fused_epilogue_ops`, an `EpilogueProgram`), one
+/// float operation per step and element in the nodes' order, so the result is bit for bit
+/// the one the nodes give.
 ///
 /// The fusion is decided again at run time, per value: a Conv step's output counts as fused
 /// when the kernel did apply the epilogue (float32 output; with a residual, a float32 one of
@@ -62,7 +66,9 @@ enum EpilogueFusion {
             return steps[s].node.opType == "Constant" ? nil : s
         }
 
-        func scalar(_ v: ValueID?) -> Float? { constantScalar(v, graph: graph, steps: steps, position: position) }
+        func scalar(_ v: ValueID?, maxRank: Int = .max) -> Float? {
+            constantScalar(v, graph: graph, steps: steps, position: position, maxRank: maxRank)
+        }
         /// The only step reading `v` (not a graph output), and the input index it reads it at.
         func soleReader(_ v: ValueID) -> (step: Int, input: Int)? {
             let value = graph[value: v]
@@ -70,15 +76,14 @@ enum EpilogueFusion {
             return (s, u.input)
         }
         /// `Add(c, a) -> Clip(lo, hi) -> Mul(c, .) -> Div(., d) | Mul(., m)` from the Add at step
-        /// `i`, with c a Conv output read only by that Add and Mul: the Conv step, the epilogue, the
+        /// `i`, with c a chain value read only by that Add and Mul: the Conv step, the steps, the
         /// alias steps (each with the input it passes through), and the value it computes.
-        func hardSwishChain(at i: Int) -> (conv: Int, kind: String, params: [Float], aliases: [(Int, Int)], output: ValueID)? {
+        func hardSwishChain(at i: Int) -> (conv: Int, steps: [EpilogueStep], aliases: [(Int, Int)], output: ValueID)? {
             let add = steps[i].node
             guard let a0 = add.inputs[0], let a1 = add.inputs[1] else { return nil }
             let (c, k, addend): (ValueID, Int, Float)
             if let v = scalar(a1) { (c, k, addend) = (a0, 0, v) } else if let v = scalar(a0) { (c, k, addend) = (a1, 1, v) } else { return nil }
-            guard !outputs.contains(c), let j = head[c], node(j).outputs.first == c, !hasAdd.contains(j), !hasActivation.contains(j),
-                  graph[value: c].uses.count == 2, let added = add.outputs.first ?? nil,
+            guard !outputs.contains(c), let j = head[c], graph[value: c].uses.count == 2, let added = add.outputs.first ?? nil,
                   let (clipStep, clipInput) = soleReader(added), clipInput == 0 else { return nil }
             let clip = steps[clipStep].node
             guard isDefault(clip), clip.opType == "Clip", let clipped = clip.outputs.first ?? nil,
@@ -90,15 +95,47 @@ enum EpilogueFusion {
                   let (lastStep, lastInput) = soleReader(product), lastInput == 0 else { return nil }
             let last = steps[lastStep].node
             guard isDefault(last), last.inputs.count == 2, steps[lastStep].opset >= 7, let d = scalar(last.inputs[1]) else { return nil }
-            let kind: String
+            let final: EpilogueStep
             switch last.opType {
-            case "Div": kind = "add_clip_mul_div"
-            case "Mul": kind = "add_clip_mul_mul"
+            case "Div": final = .div(d)
+            case "Mul": final = .mul(d)
             default: return nil
             }
             // Steps run in order: the Conv, then the Add, Clip, Mul and the last op after it.
             guard j < i, i < clipStep, clipStep < mulStep, mulStep < lastStep, let out = last.outputs.first ?? nil else { return nil }
-            return (j, kind, [addend, lo, hi, d], [(i, k), (clipStep, 0), (mulStep, mulInput), (lastStep, 0)], out)
+            return (j, [.save, .add(addend), .clip(lo, hi), .mulSaved, final],
+                    [(i, k), (clipStep, 0), (mulStep, mulInput), (lastStep, 0)], out)
+        }
+        /// `Add`/`Sub`/`Mul`/`Div` of a chain value and a scalar constant that leaves the value's
+        /// shape alone: the Conv step, the step, and the input the alias passes through.
+        func scalarStep(_ n: Node) -> (conv: Int, step: EpilogueStep, input: Int)? {
+            guard let a0 = n.inputs[0], let a1 = n.inputs[1] else { return nil }
+            if let j = chainable(a0), let k = scalar(a1, maxRank: 3) {
+                switch n.opType {
+                case "Add": return (j, .add(k), 0)
+                case "Sub": return (j, .sub(k), 0)
+                case "Mul": return (j, .mul(k), 0)
+                case "Div": return (j, .div(k), 0)
+                default: return nil
+                }
+            }
+            if let j = chainable(a1), let k = scalar(a0, maxRank: 3) {
+                switch n.opType {
+                case "Add": return (j, .add(k), 1) // k + x rounds as x + k
+                case "Sub": return (j, .subFrom(k), 1)
+                case "Mul": return (j, .mul(k), 1)
+                case "Div": return (j, .divideInto(k), 1)
+                default: return nil
+                }
+            }
+            return nil
+        }
+        /// Elementwise steps after a Conv's bias, residual and clamp, per Conv step.
+        var programs: [Int: [EpilogueStep]] = [:]
+        func extend(_ j: Int, _ more: [EpilogueStep], aliases: [(Int, Int)], output: ValueID) {
+            programs[j, default: []] += more
+            for (step, k) in aliases { plan.aliases[step] = k }
+            head[output] = j
         }
 
         for (i, step) in steps.enumerated() {
@@ -111,24 +148,20 @@ enum EpilogueFusion {
                     // A Conv the `fuse-activation` pass annotated already clamps its output.
                     if n.annotations["fused_activation"] != nil { hasActivation.insert(i) }
                 }
-            case "Add" where step.opset >= 7 && n.inputs.count == 2:
-                if let chain = hardSwishChain(at: i) {
-                    var conv = node(chain.conv)
-                    conv.annotations["fused_epilogue"] = chain.kind
-                    conv.annotations["fused_epilogue_params"] = chain.params.map(\.description).joined(separator: ",")
-                    plan.fusedNodes[chain.conv] = conv
-                    plan.heads.insert(chain.conv)
-                    for (step, k) in chain.aliases { plan.aliases[step] = k }
-                    hasAdd.insert(chain.conv)
-                    hasActivation.insert(chain.conv)
-                    head[chain.output] = chain.conv
+            case "Add", "Sub", "Mul", "Div" where step.opset >= 7 && n.inputs.count == 2:
+                if n.opType == "Add", let chain = hardSwishChain(at: i) {
+                    extend(chain.conv, chain.steps, aliases: chain.aliases, output: chain.output)
                     continue
                 }
-                guard let a = n.inputs[0], let b = n.inputs[1], a != b, let out = n.outputs.first ?? nil else { continue }
+                if let out = n.outputs.first ?? nil, let (j, s, k) = scalarStep(n) {
+                    extend(j, [s], aliases: [(i, k)], output: out)
+                    continue
+                }
+                guard n.opType == "Add", let a = n.inputs[0], let b = n.inputs[1], a != b, let out = n.outputs.first ?? nil else { continue }
                 var best: (k: Int, j: Int, other: ValueID)? = nil
                 for (k, c, other) in [(0, a, b), (1, b, a)] {
                     guard let j = chainable(c), node(j).outputs.first == c, !hasAdd.contains(j), !hasActivation.contains(j),
-                          let ready = availableAfter(other), ready < j else { continue }
+                          programs[j] == nil, let ready = availableAfter(other), ready < j else { continue }
                     if case .tensor(_, let s1?)? = graph[value: c].type, case .tensor(_, let s2?)? = graph[value: other].type,
                        s1 != s2 { continue }
                     if best == nil || j > best!.j { best = (k, j, other) }
@@ -144,6 +177,16 @@ enum EpilogueFusion {
                 head[out] = j
             case "Relu", "Clip":
                 guard let c = n.inputs.first ?? nil, let j = chainable(c), let out = n.outputs.first ?? nil else { continue }
+                if programs[j] != nil {
+                    // After program steps, the activation is one more step.
+                    if n.opType == "Relu" {
+                        extend(j, [.relu], aliases: [(i, 0)], output: out)
+                    } else if let (lo, hi) = clipBounds(n, opset: step.opset, graph: graph, steps: steps, position: position),
+                              lo <= hi {
+                        extend(j, [.clip(lo, hi)], aliases: [(i, 0)], output: out)
+                    }
+                    continue
+                }
                 var conv = node(j)
                 var wanted = ["fused_activation": n.opType]
                 if n.opType == "Clip" {
@@ -170,6 +213,12 @@ enum EpilogueFusion {
             default:
                 continue
             }
+        }
+        for (j, program) in programs {
+            var conv = node(j)
+            conv.annotations[EpilogueProgram.annotation] = EpilogueProgram(steps: program).text
+            plan.fusedNodes[j] = conv
+            plan.heads.insert(j)
         }
         return plan
     }
@@ -204,7 +253,9 @@ enum EpilogueFusion {
     }
 
     /// A float32 scalar constant's value: an initializer or a Constant node's output.
-    static func constantScalar(_ v: ValueID?, graph: Graph, steps: [GraphPlan.Step], position: [NodeID: Int]) -> Float? {
+    /// `maxRank` bounds its rank (a scalar that broadcasts a lower-rank value up is no step).
+    static func constantScalar(_ v: ValueID?, graph: Graph, steps: [GraphPlan.Step], position: [NodeID: Int],
+                               maxRank: Int = .max) -> Float? {
         guard let v else { return nil }
         let value = graph[value: v]
         var tensor = value.initializer
@@ -212,7 +263,7 @@ enum EpilogueFusion {
            case .tensor(let t)? = steps[s].node.attributes[named: "value"] {
             tensor = t
         }
-        guard let t = tensor, t.dtype == .float32, t.elementCount == 1 else { return nil }
+        guard let t = tensor, t.dtype == .float32, t.elementCount == 1, t.dims.count <= maxRank else { return nil }
         return t.withElements(Float.self) { $0[0] }
     }
 }

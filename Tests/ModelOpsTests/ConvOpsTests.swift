@@ -107,7 +107,7 @@ struct ConvOpsTests {
 
     /// Conv through the kernel (threads 1 and 2) against `referenceConv`; `annotations` can
     /// pick the algorithm (`conv_algorithm`).
-    func checkConv(_ c: Case, annotations: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func checkConv(annotations: [String: String] = [:], _ c: Case, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let r = c.x.count - 2
         let strides = c.strides ?? [Int](repeating: 1, count: r), dil = c.dilations ?? [Int](repeating: 1, count: r)
         let pads = c.pads ?? [Int](repeating: 0, count: 2 * r)
@@ -131,18 +131,39 @@ struct ConvOpsTests {
         }
     }
 
+    @Test func implicitGEMMConvolutionsMatchTheDefinition() throws {
+        // The AVX-512 implicit GEMM (the default float32 path where the CPU has it) at its
+        // edges: output channels not a multiple of the kernel's 12 rows, planes not a multiple
+        // of its 32 columns, K over one 384-deep block (576, 450: equal blocks), planes over
+        // one 512-column block, stride 2 gathers, dilation, asymmetric pads, groups, batches,
+        // 1-D; each against im2col + BLAS too.
+        let cases = [Case(x: [1, 64, 30, 30], w: [13, 64, 3, 3], pads: [1, 1, 1, 1]),
+                     Case(x: [1, 50, 9, 11], w: [25, 50, 3, 3], pads: [0, 1, 2, 1]),
+                     Case(x: [2, 6, 33, 35], w: [12, 3, 3, 3], group: 2, strides: [2, 2], pads: [1, 1, 1, 1], dilations: [2, 2]),
+                     Case(x: [1, 40, 7, 7], w: [36, 40, 1, 1]),
+                     Case(x: [1, 3, 45, 47], w: [8, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3], bias: false),
+                     Case(x: [2, 5, 700], w: [7, 5, 5], strides: [1], pads: [2, 2]),
+                     Case(x: [1, 16, 28, 28], w: [24, 16, 1, 1], strides: [2, 2])]
+        for c in cases {
+            try checkConv(c)
+            try checkConv(annotations: ["conv_algorithm": "im2col"], c)
+        }
+    }
+
     @Test func im2colConvolutionsMatchTheDefinition() throws {
         // Column tiles (plane 96x96 with 3x3x32 taps exceeds one tile; dilated so that it is
         // not a Winograd case), strides, asymmetric
-        // pads, dilations, groups, batches, 1-D and 3-D.
-        try checkConv(Case(x: [1, 32, 96, 96], w: [24, 32, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2]))
-        try checkConv(Case(x: [1, 32, 40, 40], w: [24, 16, 3, 3], group: 2, pads: [1, 1, 1, 1]))
-        try checkConv(Case(x: [2, 6, 17, 23], w: [8, 3, 3, 5], group: 2, strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1]))
-        try checkConv(Case(x: [1, 3, 64, 65], w: [16, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3]))
-        try checkConv(Case(x: [1, 4, 9, 9], w: [5, 4, 1, 1], strides: [2, 2], bias: false))
-        try checkConv(Case(x: [1, 64, 7, 7], w: [80, 64, 3, 3], pads: [1, 1, 1, 1]))
-        try checkConv(Case(x: [2, 4, 31], w: [6, 2, 4], group: 2, strides: [3], pads: [2, 1], dilations: [2]))
-        try checkConv(Case(x: [1, 2, 5, 6, 7], w: [3, 2, 2, 3, 2], strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1]))
+        // pads, dilations, groups, batches, 1-D and 3-D; asked for by annotation (the implicit
+        // GEMM takes 1-D and 2-D float32 where the CPU has AVX-512).
+        let im2col = ["conv_algorithm": "im2col"]
+        try checkConv(annotations: im2col, Case(x: [1, 32, 96, 96], w: [24, 32, 3, 3], pads: [2, 2, 2, 2], dilations: [2, 2]))
+        try checkConv(annotations: im2col, Case(x: [1, 32, 40, 40], w: [24, 16, 3, 3], group: 2, pads: [1, 1, 1, 1]))
+        try checkConv(annotations: im2col, Case(x: [2, 6, 17, 23], w: [8, 3, 3, 5], group: 2, strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1]))
+        try checkConv(annotations: im2col, Case(x: [1, 3, 64, 65], w: [16, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3]))
+        try checkConv(annotations: im2col, Case(x: [1, 4, 9, 9], w: [5, 4, 1, 1], strides: [2, 2], bias: false))
+        try checkConv(annotations: im2col, Case(x: [1, 64, 7, 7], w: [80, 64, 3, 3], pads: [1, 1, 1, 1]))
+        try checkConv(annotations: im2col, Case(x: [2, 4, 31], w: [6, 2, 4], group: 2, strides: [3], pads: [2, 1], dilations: [2]))
+        try checkConv(annotations: im2col, Case(x: [1, 2, 5, 6, 7], w: [3, 2, 2, 3, 2], strides: [1, 2, 1], pads: [1, 0, 1, 0, 1, 1]))
     }
 
     @Test func winogradConvolutionsMatchTheDefinition() throws {
@@ -150,11 +171,11 @@ struct ConvOpsTests {
         // asked for by annotation (by shape it is taken only with a BLAS without FMA kernels);
         // odd output sizes (cropped last tiles), asymmetric pads, batches, few tiles.
         let winograd = ["conv_algorithm": "winograd"]
-        try checkConv(Case(x: [1, 16, 24, 24], w: [12, 16, 3, 3], pads: [1, 1, 1, 1]), annotations: winograd)
-        try checkConv(Case(x: [2, 10, 23, 29], w: [9, 10, 3, 3], pads: [0, 2, 1, 0]), annotations: winograd)
-        try checkConv(Case(x: [1, 9, 41, 20], w: [8, 9, 3, 3], bias: false), annotations: winograd)
-        try checkConv(Case(x: [1, 10, 40, 45], w: [9, 10, 3, 3], pads: [1, 1, 1, 1]), annotations: winograd)
-        try checkConv(Case(x: [1, 4, 5, 3], w: [6, 4, 3, 3], pads: [1, 1, 1, 1]), annotations: winograd)
+        try checkConv(annotations: winograd, Case(x: [1, 16, 24, 24], w: [12, 16, 3, 3], pads: [1, 1, 1, 1]))
+        try checkConv(annotations: winograd, Case(x: [2, 10, 23, 29], w: [9, 10, 3, 3], pads: [0, 2, 1, 0]))
+        try checkConv(annotations: winograd, Case(x: [1, 9, 41, 20], w: [8, 9, 3, 3], bias: false))
+        try checkConv(annotations: winograd, Case(x: [1, 10, 40, 45], w: [9, 10, 3, 3], pads: [1, 1, 1, 1]))
+        try checkConv(annotations: winograd, Case(x: [1, 4, 5, 3], w: [6, 4, 3, 3], pads: [1, 1, 1, 1]))
     }
 
     @Test func fusedActivationAnnotationsClampInTheEpilogue() throws {
@@ -184,9 +205,11 @@ struct ConvOpsTests {
     }
 
     @Test func pointwiseConvolutionsMatchTheDefinition() throws {
-        try checkConv(Case(x: [1, 48, 40, 40], w: [96, 48, 1, 1]))
-        try checkConv(Case(x: [3, 8, 5, 5], w: [4, 8, 1, 1], bias: false))
-        try checkConv(Case(x: [1, 512, 7, 7], w: [64, 512, 1, 1]))
+        for algorithm in [[:], ["conv_algorithm": "im2col"]] {
+            try checkConv(annotations: algorithm, Case(x: [1, 48, 40, 40], w: [96, 48, 1, 1]))
+            try checkConv(annotations: algorithm, Case(x: [3, 8, 5, 5], w: [4, 8, 1, 1], bias: false))
+            try checkConv(annotations: algorithm, Case(x: [1, 512, 7, 7], w: [64, 512, 1, 1]))
+        }
     }
 
     @Test func depthwiseConvolutionsMatchTheDefinition() throws {

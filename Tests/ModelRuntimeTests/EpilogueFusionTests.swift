@@ -273,7 +273,7 @@ struct EpilogueFusionTests {
         let m = Self.hardSwishModel()
         let plan = try Interpreter(model: m).plan
         let conv = try #require(plan.steps.first { $0.node.opType == "Conv" }?.fusedNode)
-        #expect(conv.annotations["fused_epilogue"] == "add_clip_mul_div")
+        #expect(conv.annotations[EpilogueProgram.annotation] == "save;add 3.0;clip 0.0 6.0;mul_saved;div 6.0")
         #expect(plan.steps.filter { $0.aliasInput != nil }.map(\.node.opType) == ["Add", "Clip", "Mul", "Div"])
         let want = Self.hardSwish.map(\.bitPattern)
         #expect(Self.hardSwish.contains(0) && Self.conv.contains { $0 > 3 } && Self.conv.contains { $0 < -3 })
@@ -287,5 +287,69 @@ struct EpilogueFusionTests {
         let out = try Self.run(m)
         #expect(try Self.output(out, 0).map(\.bitPattern) == Self.hardSwish.map(\.bitPattern))
         #expect(try Self.output(out, 1) == Self.conv.map { -$0 })
+    }
+
+    // MARK: Scalar chains (PP-OCR's learnable affine around the hard-swish)
+
+    /// c -> Mul(c, 0.7) -> Add(., 0.1) -> hard-swish -> Mul(1.3, .) -> Sub(0.2, .) -> Div(., 3)
+    /// -> Relu, opset 12, with the scalars as rank-1 initializers; `rank5` makes the first
+    /// scalar [1, 1, 1, 1, 1] (it broadcasts c up a rank: no epilogue step).
+    static func affineChainModel(rank5: Bool = false) -> Model {
+        model(opset: 12) { g, c in
+            func constant(_ name: String, _ v: Float, dims: [Int] = [1]) -> ValueID {
+                let id = g.addValue(named: name)
+                g.setInitializer(Tensor.of([v], dims: dims), of: id)
+                return id
+            }
+            func node(_ op: String, _ inputs: [ValueID]) -> ValueID {
+                let out = g.addValue(named: "\(op.lowercased())\(g.nodes.count)")
+                g.appendNode(op, name: "n\(g.nodes.count)", inputs: inputs, outputs: [out])
+                return out
+            }
+            let s = node("Mul", [c, constant("s", 0.7, dims: rank5 ? [1, 1, 1, 1, 1] : [1])])
+            let a = node("Add", [s, constant("b", 0.1)])
+            let t = node("Add", [a, constant("three", 3)])
+            let k = node("Clip", [t, constant("lo", 0, dims: []), constant("hi", 6, dims: [])])
+            let m = node("Mul", [a, k])
+            let h = node("Div", [m, constant("six", 6)])
+            let s2 = node("Mul", [constant("s2", 1.3), h])
+            let d = node("Sub", [constant("b2", 0.2), s2])
+            let q = node("Div", [d, constant("three2", 3)])
+            g.setOutputs([node("Relu", [q])])
+        }
+    }
+
+    /// The definition, in the nodes' order of float operations.
+    static var affineChain: [Float] {
+        conv.map { c -> Float in
+            let a = c * 0.7 + 0.1
+            var t = a + 3
+            t = t < 0 ? 0 : t
+            t = t > 6 ? 6 : t
+            let q = (Float(0.2) - Float(1.3) * ((a * t) / 6)) / 3
+            return q < 0 ? 0 : q
+        }
+    }
+
+    @Test func aScalarChainAroundTheHardSwishIsTheConvEpilogueBitForBit() throws {
+        let m = Self.affineChainModel()
+        let plan = try Interpreter(model: m).plan
+        let conv = try #require(plan.steps.first { $0.node.opType == "Conv" }?.fusedNode)
+        #expect(conv.annotations[EpilogueProgram.annotation]
+            == "mul 0.7;add 0.1;save;add 3.0;clip 0.0 6.0;mul_saved;div 6.0;mul 1.3;sub_from 0.2;div 3.0;relu")
+        #expect(plan.steps.filter { $0.aliasInput != nil }.count == 10)
+        let want = Self.affineChain.map(\.bitPattern)
+        #expect(Self.affineChain.contains(0) && Self.affineChain.contains { $0 > 0 }, "the data should reach the Relu's both sides")
+        #expect(try Self.output(Self.run(m)).map(\.bitPattern) == want)
+        #expect(try Self.output(Self.run(m, keep: true)).map(\.bitPattern) == want)
+    }
+
+    @Test func aScalarThatBroadcastsUpARankStaysANode() throws {
+        let m = Self.affineChainModel(rank5: true)
+        let plan = try Interpreter(model: m).plan
+        #expect(plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
+        let out = try #require(Self.run(m).outputs[0].value.tensor)
+        #expect(out.dims == [1, 1, 2, 2, 2])
+        #expect(out.elements(Float.self).map(\.bitPattern) == Self.affineChain.map(\.bitPattern))
     }
 }

@@ -4,3 +4,4 @@
 #include "depthwise.h"
 #include "epilogue.h"
 #include "pool.h"
+#include "sgemm.h"

@@ -132,17 +132,19 @@ enum ConvOps {
         switch x.dtype {
         case .float32:
             let residual = fusedResidual(ctx, dims: dims)
-            // An activation after a residual Add that cannot be fused here is not ours either.
+            // An activation or program after a residual Add that cannot be fused here is not ours either.
             let fusedAddMissing = ctx.node.annotations["fused_add"] != nil && residual == nil
-            // The `conv_algorithm` annotation (`winograd`, `gemm`) overrides the choice by shape.
-            let winograd = switch ctx.node.annotations["conv_algorithm"] {
+            // The `conv_algorithm` annotation (`winograd`, `gemm`: the implicit GEMM where the CPU
+            // runs it, `im2col`: im2col + BLAS) overrides the choice by shape.
+            let algorithm = ctx.node.annotations["conv_algorithm"]
+            let winograd = switch algorithm {
             case "winograd": WinogradConv.supports(g)
-            case "gemm": false
+            case "gemm", "im2col": false
             default: WinogradConv.applies(g)
             }
             return try floatConv(Float.self, g, x, w, b, dims: dims, threads: ctx.threads,
                                  clamp: fusedAddMissing ? nil : clamp, residual: residual, winograd: winograd,
-                                 chain: FusedChain(ctx.node))
+                                 implicitGEMM: algorithm != "im2col", chain: fusedAddMissing ? nil : EpilogueProgram(ctx.node))
         case .float64:
             return try floatConv(Double.self, g, x, w, b, dims: dims, threads: ctx.threads)
         case .float16:
@@ -150,41 +152,6 @@ enum ConvOps {
             return out.narrowedToFloat16()
         default:
             throw OpError.unsupported("Conv on \(x.dtype) (float16, float32, float64 are supported)")
-        }
-    }
-
-    /// The interpreter's `fused_epilogue` (`EpilogueFusion`): the hard-swish of opsets below
-    /// 14 spelled out, `(c * clip(c + a, lo, hi)) / d` (or `* d`), in the nodes' order of
-    /// operations so that each element is rounded as the nodes round it.
-    struct FusedChain {
-        let addend: Float, lo: Float, hi: Float, last: Float, divides: Bool
-
-        init?(_ node: Node) {
-            guard let kind = node.annotations["fused_epilogue"], kind == "add_clip_mul_div" || kind == "add_clip_mul_mul",
-                  let p = node.annotations["fused_epilogue_params"]?.split(separator: ",").compactMap({ Float(String($0)) }),
-                  p.count == 4 else { return nil }
-            (addend, lo, hi, last, divides) = (p[0], p[1], p[2], p[3], kind == "add_clip_mul_div")
-        }
-
-        func apply(_ p: UnsafeMutablePointer<Float>, count: Int) {
-            let (a, lo, hi, d) = (addend, lo, hi, last)
-            if divides {
-                for i in 0..<count {
-                    let x = p[i]
-                    var t = x + a
-                    t = t < lo ? lo : t
-                    t = t > hi ? hi : t
-                    p[i] = (x * t) / d
-                }
-            } else {
-                for i in 0..<count {
-                    let x = p[i]
-                    var t = x + a
-                    t = t < lo ? lo : t
-                    t = t > hi ? hi : t
-                    p[i] = (x * t) * d
-                }
-            }
         }
     }
 
@@ -224,7 +191,8 @@ enum ConvOps {
                                                                   _ b: Tensor?, dims: [Int], threads: Int,
                                                                   clamp: (lo: Float, hi: Float)? = nil,
                                                                   residual: Tensor? = nil, winograd: Bool = false,
-                                                                  chain: FusedChain? = nil) throws -> Tensor {
+                                                                  implicitGEMM: Bool = true,
+                                                                  chain: EpilogueProgram? = nil) throws -> Tensor {
         // Every output element is written (bias or product with beta 0).
         Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
@@ -235,12 +203,12 @@ enum ConvOps {
                     // the residual pass after them (the Add comes first).
                     let residualPass = rs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }
                     let clampInPath = residualPass == nil ? clamp : nil
-                    var handledResidual = false
+                    var handledResidual = false, handledChain = false
                     defer {
                         if let r = residualPass, !handledResidual {
                             finish(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count, residual: r, clamp: clamp)
                         }
-                        if let chain, T.self == Float.self {
+                        if let chain, T.self == Float.self, !handledChain {
                             chain.apply(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count)
                         }
                     }
@@ -279,8 +247,9 @@ enum ConvOps {
                         // The weights only reach BLAS: no aligned copy of mapped weights.
                         w.withBLASPointer(T.self) { pw in
                             if let pw {
-                                convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads, clamp: clamp,
-                                         residual: rs?.baseAddress)
+                                handledChain = convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads,
+                                                        clamp: clamp, residual: rs?.baseAddress, implicitGEMM: implicitGEMM,
+                                                        program: chain)
                                 handledResidual = true
                             }
                         }
@@ -292,23 +261,33 @@ enum ConvOps {
     }
 
     /// `y = conv(x, w) + bias` through im2col and a matrix product per (image, group,
-    /// column tile). `y` is `[N, M, outPlane]`, overwritten.
+    /// column tile). `y` is `[N, M, outPlane]`, overwritten. Returns whether it also ran
+    /// `program` (the implicit GEMM does, tile by tile, while the tile is in cache).
+    @discardableResult
     static func convolve<T: MatMulElement>(_ g: ConvGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>,
                                            bias: UnsafePointer<T>?, y: UnsafeMutablePointer<T>, threads: Int,
-                                           clamp: (lo: Float, hi: Float)? = nil, residual: UnsafePointer<T>? = nil) {
+                                           clamp: (lo: Float, hi: Float)? = nil, residual: UnsafePointer<T>? = nil,
+                                           implicitGEMM allowed: Bool = true, program: EpilogueProgram? = nil) -> Bool {
         // The epilogue (residual, clamp) applies to float32 only (the annotations are float's).
         precondition(T.self == Float.self || (clamp == nil && residual == nil), "epilogue on \(T.self)")
         let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
         let kc = cinG * g.kernelSize
         let plane = g.outPlane, inPlane = g.inPlane
-        guard g.batch > 0, moutG > 0, plane > 0 else { return }
+        guard g.batch > 0, moutG > 0, plane > 0 else { return true }
         if kc == 0 {
             fillBias(y, bias, g: g)
             if T.self == Float.self {
                 finish(UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: g.batch * g.outChannels * plane,
                        residual: residual.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }, clamp: clamp)
             }
-            return
+            return false
+        }
+        if allowed, T.self == Float.self, let cg = g.implicitGEMMGeometry(channels: cinG), mc_sgemm_available() != 0 {
+            let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            implicitGEMM(g, cg, x: f(x), w: f(w), bias: bias.map(f), residual: residual.map(f),
+                         y: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), threads: threads, clamp: clamp,
+                         program: program)
+            return true
         }
         let pointwise = g.isPointwise
         // Column tiles: the col buffer of one tile stays near 1 MB.
@@ -388,6 +367,54 @@ enum ConvOps {
                 parallelFor(moutG, threads: min(workers, max(1, moutG / 4))) { rows in
                     run(item, buffer, rows: rows, fill: false)
                 }
+            }
+        }
+        return false
+    }
+
+    /// float32 Conv with 1 or 2 spatial dims on CPUs with AVX-512: `mc_sgemm_f32`, which packs
+    /// the im2col matrix straight from the image (no col buffer) and applies bias, residual and
+    /// clamp as it stores. Work items are (image, group, column tile, row tile); tiles exist only
+    /// to give each thread work, and their edges fall on the kernel's 32 columns and 12 rows.
+    static func implicitGEMM(_ g: ConvGeometry, _ cg: mc_conv2d_geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
+                             threads: Int, clamp: (lo: Float, hi: Float)?, program: EpilogueProgram?) {
+        let cinG = g.inChannels / g.group, moutG = g.outChannels / g.group
+        let kc = cinG * g.kernelSize, plane = g.outPlane, inPlane = g.inPlane
+        let images = g.batch * g.group
+        let workers = GEMM.threadsWorth(flops: images * moutG * kc * plane, threads: threads)
+        var columnTiles = 1, rowTiles = 1
+        if workers > images {
+            let wanted = (workers + images - 1) / images
+            if plane >= 128 * wanted { columnTiles = wanted } else { rowTiles = min(wanted, max(1, moutG / 24)) }
+        }
+        func roundUp(_ v: Int, _ m: Int) -> Int { (v + m - 1) / m * m }
+        let columnTile = roundUp((plane + columnTiles - 1) / columnTiles, 32)
+        let rowTile = roundUp((moutG + rowTiles - 1) / rowTiles, 12)
+        columnTiles = (plane + columnTile - 1) / columnTile
+        rowTiles = (moutG + rowTile - 1) / rowTile
+        let tilesPerImage = columnTiles * rowTiles
+        let pointwise = g.isPointwise
+        parallelFor(images * tilesPerImage, threads: min(workers, images * tilesPerImage)) { range in
+            let scratch = ScratchBuffer<Float>(mc_sgemm_workspace_floats())
+            defer { scratch.release() }
+            var geometry = cg
+            for item in range {
+                let ig = item / tilesPerImage, t = item % tilesPerImage
+                let n = ig / g.group, grp = ig % g.group
+                let c0 = (t % columnTiles) * columnTile, len = min(columnTile, plane - c0)
+                let r0 = (t / columnTiles) * rowTile, rows = min(rowTile, moutG - r0)
+                let xg = x + (n * g.inChannels + grp * cinG) * inPlane
+                let m0 = grp * moutG + r0
+                let out = (n * g.outChannels + m0) * plane + c0
+                let done = withUnsafePointer(to: &geometry) { gp in
+                    mc_sgemm_f32(Int32(rows), Int32(len), Int32(kc), w + m0 * kc, kc,
+                                 pointwise ? xg + c0 : xg, inPlane, pointwise ? nil : gp, c0, y + out, plane,
+                                 bias.map { $0 + m0 }, residual.map { $0 + out }, plane,
+                                 clamp == nil ? 0 : 1, clamp?.lo ?? 0, clamp?.hi ?? 0, scratch.pointer)
+                }
+                precondition(done == 1, "mc_sgemm_f32 refused a call mc_sgemm_available allowed")
+                program?.apply(y + out, rows: rows, cols: len, ld: plane)
             }
         }
     }
