@@ -44,7 +44,7 @@ enum DepthwiseConv {
                 let wp = w + m * taps
                 let yp = y + p * plane
                 mc_depthwise_plane_f32(padded, PW, wp, Int32(KH), Int32(KW), Int32(sh), Int32(sw), Int32(dh), Int32(dw),
-                                       bias?[m] ?? 0, yp, Int32(OH), Int32(OW), clamp == nil ? 0 : 1,
+                                       bias.map { UnsafeRawPointer($0 + m).loadUnaligned(as: Float.self) } ?? 0, yp, Int32(OH), Int32(OW), clamp == nil ? 0 : 1,
                                        clamp?.lo ?? 0, clamp?.hi ?? 0)
             }
         }

@@ -51,6 +51,10 @@ public enum GEMM {
             scale(c, rows: m, cols: n, ld: ldc, by: beta)
             return
         }
+        // One row (a classifier's Gemm, a MatMul of a vector): stream B once instead of packing it.
+        if m == 1, !transA || lda == 1, mc_sgemv_f32(Int32(n), Int32(k), alpha, a, b, ldb, transB ? 1 : 0, beta, c) != 0 {
+            return
+        }
         mc_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                  beta, c, Int32(ldc))
     }

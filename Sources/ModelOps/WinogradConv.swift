@@ -65,7 +65,7 @@ enum WinogradConv {
                 }
                 let yn = y + n * M * OH * OW
                 for o in 0..<M {
-                    transformOutput(m + o * count, stride: M * count, bias: bias?[o] ?? 0, tiles: t0..<(t0 + count), TW: TW,
+                    transformOutput(m + o * count, stride: M * count, bias: bias.map { UnsafeRawPointer($0 + o).loadUnaligned(as: Float.self) } ?? 0, tiles: t0..<(t0 + count), TW: TW,
                                     OH: OH, OW: OW, into: yn + o * OH * OW, clamp: clamp)
                 }
             }

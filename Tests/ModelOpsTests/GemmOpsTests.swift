@@ -56,6 +56,29 @@ struct GemmOpsTests {
         }
     }
 
+    @Test func singleRowProductsMatchPlainLoops() throws {
+        // M = 1 (a classifier's Gemm, a vector MatMul) takes the row kernel on AVX-512: K not
+        // a multiple of its 16 lanes, N over its 1,024-column block and not a multiple of 4,
+        // every transposition, alpha and beta with a C.
+        let (m, n, k) = (1, 1030, 37)
+        let a = ConvOpsTests.seeded(m * k, seed: 21), b = ConvOpsTests.seeded(k * n, seed: 22)
+        let c = ConvOpsTests.seeded(n, seed: 23)
+        for transA in [false, true] {
+            for transB in [false, true] {
+                let want = Self.reference(a, b, m: m, n: n, k: k, transA: transA, transB: transB)
+                    .enumerated().map { Float(0.5 * $0.element + 2 * Double(c[$0.offset % n])) }
+                let y = try run("Gemm", [Tensor.of(a, dims: transA ? [k, m] : [m, k]), Tensor.of(b, dims: transB ? [n, k] : [k, n]),
+                                         Tensor.of(c)],
+                                [Attribute("transA", .int(transA ? 1 : 0)), Attribute("transB", .int(transB ? 1 : 0)),
+                                 Attribute("alpha", .float(0.5)), Attribute("beta", .float(2))])
+                ConvOpsTests.expectClose(floats(y), want, "Gemm M=1 transA \(transA) transB \(transB)")
+            }
+        }
+        let v = try run("MatMul", [Tensor.of(a, dims: [k]), Tensor.of(b, dims: [k, n])])
+        #expect(v.dims == [n])
+        ConvOpsTests.expectClose(floats(v), Self.reference(a, b, m: 1, n: n, k: k, transA: false, transB: false).map { Float($0) }, "MatMul vector")
+    }
+
     @Test func gemmSemantics() throws {
         // a = arange(6).reshape(2,3); b = arange(12).reshape(3,4) - 5
         let a = (0..<6).map(Float.init), b = (0..<12).map { Float($0 - 5) }

@@ -34,6 +34,13 @@ int mc_sgemm_f32(int m, int n, int k, const float *a, long lda, const float *b, 
                  const mc_conv2d_geometry *geometry, long col0, float *c, long ldc, const float *bias,
                  const float *residual, long ldr, int clamp, float lo, float hi, float *workspace);
 
+/// The product of a single row: `y[j] = alpha * sum_i a[i] * B(i, j) + beta * y[j]` for
+/// j < n, i < k, where B(i, j) is `b[i * ldb + j]`, or `b[j * ldb + i]` when `trans_b`
+/// (with beta 0, y is not read). A classifier's Gemm is this: streaming the weights once,
+/// without the packing a matrix product does. Returns 0 without touching y when the CPU
+/// lacks AVX-512F.
+int mc_sgemv_f32(int n, int k, float alpha, const float *a, const float *b, long ldb, int trans_b, float beta, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -196,7 +196,7 @@ enum ConvOps {
         // Every output element is written (bias or product with beta 0).
         Tensor.makeUninitialized(T.self, dims: dims) { y in
             x.withElements(T.self) { xs in
-                withOptionalElements(b, T.self) { bs in
+                withOptionalUnalignedPointer(b, T.self) { bs in
                 withOptionalElements(residual, T.self) { rs in
                     guard let py = y.baseAddress else { return }
                     // With a residual, the paths other than im2col + GEMM leave the activation to
@@ -214,7 +214,7 @@ enum ConvOps {
                     }
                     guard let px = xs.baseAddress, w.elementCount ?? 0 > 0 else {
                         // No input channels: the output is the bias.
-                        fillBias(py, bs?.baseAddress, g: g)
+                        fillBias(py, bs, g: g)
                         if T.self == Float.self {
                             finish(UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), count: y.count,
                                    residual: nil, clamp: clampInPath)
@@ -222,16 +222,16 @@ enum ConvOps {
                         return
                     }
                     if g.inChannels == g.group && g.group > 1 && g.spatialRank <= 2 {
-                        w.withElements(T.self) { ws in
-                            guard let pw = ws.baseAddress else { return }
+                        withOptionalUnalignedPointer(w, T.self) { pw in
+                            guard let pw else { return }
                             if T.self == Float.self {
                                 DepthwiseConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
                                                   w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
-                                                  bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                  bias: bs.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
                                                   y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
                                                   clamp: clampInPath)
                             } else {
-                                depthwise(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads)
+                                depthwise(g, x: px, w: pw, bias: bs, y: py, threads: threads)
                             }
                         }
                     } else if T.self == Float.self && winograd {
@@ -239,7 +239,7 @@ enum ConvOps {
                             guard let pw = ws.baseAddress else { return }
                             WinogradConv.run(g, x: UnsafeRawPointer(px).assumingMemoryBound(to: Float.self),
                                              w: UnsafeRawPointer(pw).assumingMemoryBound(to: Float.self),
-                                             bias: bs?.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                             bias: bs.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
                                              y: UnsafeMutableRawPointer(py).assumingMemoryBound(to: Float.self), threads: threads,
                                              clamp: clampInPath)
                         }
@@ -247,7 +247,7 @@ enum ConvOps {
                         // The weights only reach BLAS: no aligned copy of mapped weights.
                         w.withBLASPointer(T.self) { pw in
                             if let pw {
-                                handledChain = convolve(g, x: px, w: pw, bias: bs?.baseAddress, y: py, threads: threads,
+                                handledChain = convolve(g, x: px, w: pw, bias: bs, y: py, threads: threads,
                                                         clamp: clamp, residual: rs?.baseAddress, implicitGEMM: implicitGEMM,
                                                         program: chain)
                                 handledResidual = true
@@ -423,7 +423,7 @@ enum ConvOps {
         let plane = g.outPlane
         for n in 0..<g.batch {
             for m in 0..<g.outChannels {
-                (y + (n * g.outChannels + m) * plane).update(repeating: bias?[m] ?? 0, count: plane)
+                (y + (n * g.outChannels + m) * plane).update(repeating: bias.map { UnsafeRawPointer($0 + m).loadUnaligned(as: T.self) } ?? 0, count: plane)
             }
         }
     }
@@ -795,6 +795,15 @@ enum ConvOps {
 }
 
 /// Calls `body` with the elements of an optional tensor (nil when absent).
+/// The elements of an optional float32 tensor as a pointer that may be unaligned (mapped
+/// initializers sit at any offset in the file), without the aligned copy `withElements`
+/// makes: for pointers handed to C or read with `loadUnaligned`. Other types: `withElements`.
+func withOptionalUnalignedPointer<T: TensorElement, R>(_ t: Tensor?, _: T.Type, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
+    guard let t else { return try body(nil) }
+    if T.self == Float.self { return try t.withBLASPointer(T.self, body) }
+    return try t.withElements(T.self) { try body($0.baseAddress) }
+}
+
 func withOptionalElements<T: TensorElement, R>(_ t: Tensor?, _: T.Type, _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
     guard let t else { return try body(nil) }
     return try t.withElements(T.self) { try body($0) }
