@@ -169,26 +169,26 @@ store_tile(const __m512 s0[MR], const __m512 s1[MR], __mmask16 m0, __mmask16 m1,
 
 
 __attribute__((target("avx512f"), always_inline)) static inline void
-kernel_12x32_body(int full, long kc, const float *restrict a, long lda, const float *restrict b, long ldb, float *restrict c, long ldc,
+kernel_12x32_body(int full, int mr, long kc, const float *restrict a, long lda, const float *restrict b, long ldb, float *restrict c, long ldc,
              int rows, int cols, int accumulate, const float *bias, const float *residual, long ldr, int clamp, float lo,
              float hi) {
     const __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     __m512 s0[MR], s1[MR];
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < mr; i++) {
         s0[i] = _mm512_setzero_ps();
         s1[i] = _mm512_setzero_ps();
     }
     const float *r[MR];
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) r[i] = a + (long)(i < rows ? i : rows - 1) * lda;
+    for (int i = 0; i < mr; i++) r[i] = a + (long)(i < rows ? i : rows - 1) * lda;
     for (long k = 0; k < kc; k++) {
         // Plain loads for whole panels: masked ones measured 12-15% slower over whole convolutions.
         const __m512 b0 = full ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
         const __m512 b1 = full ? _mm512_loadu_ps(b + 16) : _mm512_maskz_loadu_ps(m1, b + 16);
 #pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < mr; i++) {
             const __m512 av = _mm512_set1_ps(r[i][k]);
             s0[i] = _mm512_fmadd_ps(av, b0, s0[i]);
             s1[i] = _mm512_fmadd_ps(av, b1, s1[i]);
@@ -198,16 +198,24 @@ kernel_12x32_body(int full, long kc, const float *restrict a, long lda, const fl
     store_tile(s0, s1, m0, m1, rows, c, ldc, accumulate, bias, residual, ldr, clamp, lo, hi);
 }
 
-/// The micro-kernel: a whole 32-column panel, or the masked tail of an unpacked B.
+/// The micro-kernel: 12, 8 or 4 rows; a whole 32-column panel, or the masked tail of an unpacked B.
 __attribute__((target("avx512f"))) static void
 kernel_12x32(long kc, const float *restrict a, long lda, const float *restrict b, long ldb, float *restrict c, long ldc,
              int rows, int cols, int accumulate, const float *bias, const float *residual, long ldr, int clamp, float lo,
              float hi) {
-    // Packed panels are zero-padded to NR columns: whole loads there too.
-    if (cols == NR || ldb == NR)
-        kernel_12x32_body(1, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate, bias, residual, ldr, clamp, lo, hi);
-    else
-        kernel_12x32_body(0, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate, bias, residual, ldr, clamp, lo, hi);
+    // Packed panels are zero-padded to NR columns: whole loads there too. A last row block of
+    // 4 or 8 rows (M = 64, 16, 32, 160, 320...) runs 8 or 16 accumulators, not 24.
+    const int full = cols == NR || ldb == NR;
+#define KERNEL(FULL, ROWS) \
+    kernel_12x32_body(FULL, ROWS, kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate, bias, residual, ldr, clamp, lo, hi)
+    if (rows > 8) {
+        if (full) KERNEL(1, 12); else KERNEL(0, 12);
+    } else if (rows > 4) {
+        if (full) KERNEL(1, 8); else KERNEL(0, 8);
+    } else {
+        if (full) KERNEL(1, 4); else KERNEL(0, 4);
+    }
+#undef KERNEL
 }
 
 int mc_sgemm_f32(int m, int n, int k, const float *a, long lda, const float *b, long ldb,

@@ -29,10 +29,12 @@ enum DepthwiseConv {
         parallelFor(planes, threads: workers) { range in
             // The padding is the same for every plane: zero it once, then copy only the
             // input rows into the window.
-            let scratch = ScratchBuffer<Float>(PH * PW)
+            // The C kernel reads past the window into columns it drops: slack after it.
+            let count = PH * PW + mc_depthwise_slack(Int32(KW), Int32(dw))
+            let scratch = ScratchBuffer<Float>(count)
             defer { scratch.release() }
             let padded = scratch.pointer
-            padded.update(repeating: 0, count: PH * PW)
+            padded.update(repeating: 0, count: count)
             var filledFrom = -1  // the input plane `padded` holds
             for p in range {
                 let m = p % M

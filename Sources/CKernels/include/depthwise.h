@@ -11,9 +11,14 @@ extern "C" {
 /// zero-padded input window `padded` (rows of `pw` floats holding every element the
 /// output reads: output (oh, ow), tap (kh, kw) reads padded[(oh*sh + kh*dh)*pw + ow*sw + kw*dw]),
 /// the plane's kernel `w` (KH x KW) and `bias`; the result is clamped to [lo, hi] when
-/// `clamp` is non-zero (NaN kept).
+/// `clamp` is non-zero (NaN kept). `padded` must have `mc_depthwise_slack(kw, dw)` readable
+/// floats after its last row (the vector path reads past the rows it uses, into columns it
+/// drops).
 void mc_depthwise_plane_f32(const float *padded, long pw, const float *w, int kh, int kw, int sh, int sw,
                             int dh, int dw, float bias, float *y, int oh, int ow, int clamp, float lo, float hi);
+
+/// Floats of readable slack `mc_depthwise_plane_f32` needs after the window.
+static inline long mc_depthwise_slack(int kw, int dw) { return 64 + (long)kw * dw; }
 
 #ifdef __cplusplus
 }
