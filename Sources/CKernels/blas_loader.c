@@ -42,9 +42,16 @@ static void load(void) {
     const char *given = getenv("OPENBLAS_CORETYPE");
     const char *chosen = given ? NULL : core_for_cpu();
     if (chosen) setenv("OPENBLAS_CORETYPE", chosen, 1);
+    // One thread at load unless the environment says otherwise: modelconv runs its products
+    // single-threaded from its own threads, and OpenBLAS's idle server threads spin
+    // (sched_yield) after start-up, on the core the interpreter's other work wants.
+    // openblas_set_num_threads starts threads later where a kernel asks for them.
+    const int one_thread = !getenv("OPENBLAS_NUM_THREADS") && !getenv("GOTO_NUM_THREADS") && !getenv("OMP_NUM_THREADS");
+    if (one_thread) setenv("OPENBLAS_NUM_THREADS", "1", 1);
     void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib) lib = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
     if (chosen) unsetenv("OPENBLAS_CORETYPE");
+    if (one_thread) unsetenv("OPENBLAS_NUM_THREADS");
     if (!lib) {
         const char *e = dlerror();
         snprintf(backend, sizeof backend, "reference loops (libopenblas.so.0 not found: %s)", e ? e : "?");

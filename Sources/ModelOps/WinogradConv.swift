@@ -1,3 +1,5 @@
+import CKernels
+
 /// Winograd F(2x2, 3x3) for float32 3x3 convolutions with stride 1, no dilation, one group
 /// (any padding): 2.25 times fewer multiplications than im2col + GEMM and no 9-fold col
 /// matrix, at the cost of transforming the weights on every call. Used where the image is
@@ -14,14 +16,15 @@ enum WinogradConv {
     static func tileCount(_ g: ConvGeometry) -> Int { ((g.output[1] + 1) / 2) * ((g.output[2] + 1) / 2) }
 
     /// Whether the convolution is a 3x3/1 single-group 2-D one where Winograd measured
-    /// faster than im2col + GEMM. Only with a BLAS without FMA vector kernels (OpenBLAS's SSE
+    /// faster than im2col + GEMM. Never where the AVX-512 implicit GEMM runs; otherwise only
+    /// with a BLAS without FMA vector kernels (OpenBLAS's SSE
     /// fallback): with AVX2/AVX-512 kernels im2col + GEMM measured faster on every ResNet-50
     /// 3x3 shape (e.g. 128 channels at 28x28: 2.4 ms against 3.1 ms). Then: at least 100 output tiles, and fewer output than input
     /// channels or at least 128 input channels. (With as many outputs as inputs and few
     /// channels, e.g. ResNet-50's 64 -> 64 at 56x56, its 16 GEMMs with K = C are too small
     /// for OpenBLAS to run efficiently; with few outputs, im2col's 9-fold copy dominates.)
     static func applies(_ g: ConvGeometry) -> Bool {
-        !GEMM.hasFMAKernels && supports(g) && tileCount(g) >= 100 && g.inChannels >= 8 && g.outChannels >= 8
+        mc_sgemm_available() == 0 && !GEMM.hasFMAKernels && supports(g) && tileCount(g) >= 100 && g.inChannels >= 8 && g.outChannels >= 8
             && (g.outChannels < g.inChannels || g.inChannels >= 128)
     }
 
