@@ -61,14 +61,8 @@ enum DepthwiseConv {
         let ih0 = max(0, -top), ih1 = min(IH, rows - top)
         guard iw1 > iw0 else { return }
         let count = iw1 - iw0
-        for ih in ih0..<max(ih0, ih1) {
-            let dst = padded + (ih + top) * cols + iw0 + left
-            let src = x + ih * IW + iw0
-            if count < 32 {
-                for i in 0..<count { dst[i] = src[i] }
-            } else {
-                dst.update(from: src, count: count)
-            }
-        }
+        guard ih1 > ih0 else { return }
+        mc_copy_rows_f32(x + ih0 * IW + iw0, IW, padded + (ih0 + top) * cols + iw0 + left, cols, Int32(ih1 - ih0),
+                         Int32(count))
     }
 }

@@ -36,47 +36,41 @@ struct GemmOpsTests {
         return c
     }
 
-    @Test func gemmMatchesPlainLoopsForEveryTransposition() throws {
-        let (m, n, k) = (67, 130, 129)
-        let a = ConvOpsTests.seeded(m * k, seed: 11), b = ConvOpsTests.seeded(k * n, seed: 12)
-        let c = ConvOpsTests.seeded(n, seed: 13)
+    /// `Gemm(A, B, C)` with alpha 0.5 and beta 2, every transposition, against `reference`.
+    func checkGemm(m: Int, n: Int, k: Int, seed: UInt64, threads: [Int]) throws {
+        let a = ConvOpsTests.seeded(m * k, seed: seed), b = ConvOpsTests.seeded(k * n, seed: seed + 1)
+        let c = ConvOpsTests.seeded(n, seed: seed + 2)
         for transA in [false, true] {
             for transB in [false, true] {
                 let want = Self.reference(a, b, m: m, n: n, k: k, transA: transA, transB: transB)
                     .enumerated().map { Float(0.5 * $0.element + 2 * Double(c[$0.offset % n])) }
-                for threads in [1, 2] {
+                for t in threads {
                     let y = try run("Gemm", [Tensor.of(a, dims: transA ? [k, m] : [m, k]), Tensor.of(b, dims: transB ? [n, k] : [k, n]),
                                              Tensor.of(c)],
                                     [Attribute("transA", .int(transA ? 1 : 0)), Attribute("transB", .int(transB ? 1 : 0)),
-                                     Attribute("alpha", .float(0.5)), Attribute("beta", .float(2))], threads: threads)
+                                     Attribute("alpha", .float(0.5)), Attribute("beta", .float(2))], threads: t)
                     #expect(y.dims == [m, n])
-                    ConvOpsTests.expectClose(floats(y), want, "Gemm transA \(transA) transB \(transB) threads \(threads)")
+                    ConvOpsTests.expectClose(floats(y), want, "Gemm \(m)x\(n)x\(k) transA \(transA) transB \(transB) threads \(t)")
                 }
             }
         }
+    }
+
+    @Test func gemmMatchesPlainLoopsForEveryTransposition() throws {
+        try checkGemm(m: 67, n: 130, k: 129, seed: 11, threads: [1, 2])
     }
 
     @Test func singleRowProductsMatchPlainLoops() throws {
         // M = 1 (a classifier's Gemm, a vector MatMul) takes the row kernel on AVX-512: K not
         // a multiple of its 16 lanes, N over its 1,024-column block and not a multiple of 4,
         // every transposition, alpha and beta with a C.
-        let (m, n, k) = (1, 1030, 37)
-        let a = ConvOpsTests.seeded(m * k, seed: 21), b = ConvOpsTests.seeded(k * n, seed: 22)
-        let c = ConvOpsTests.seeded(n, seed: 23)
-        for transA in [false, true] {
-            for transB in [false, true] {
-                let want = Self.reference(a, b, m: m, n: n, k: k, transA: transA, transB: transB)
-                    .enumerated().map { Float(0.5 * $0.element + 2 * Double(c[$0.offset % n])) }
-                let y = try run("Gemm", [Tensor.of(a, dims: transA ? [k, m] : [m, k]), Tensor.of(b, dims: transB ? [n, k] : [k, n]),
-                                         Tensor.of(c)],
-                                [Attribute("transA", .int(transA ? 1 : 0)), Attribute("transB", .int(transB ? 1 : 0)),
-                                 Attribute("alpha", .float(0.5)), Attribute("beta", .float(2))])
-                ConvOpsTests.expectClose(floats(y), want, "Gemm M=1 transA \(transA) transB \(transB)")
-            }
-        }
+        try checkGemm(m: 1, n: 1030, k: 37, seed: 21, threads: [1])
+        let (n, k) = (1030, 37)
+        let a = ConvOpsTests.seeded(k, seed: 31), b = ConvOpsTests.seeded(k * n, seed: 32)
         let v = try run("MatMul", [Tensor.of(a, dims: [k]), Tensor.of(b, dims: [k, n])])
         #expect(v.dims == [n])
-        ConvOpsTests.expectClose(floats(v), Self.reference(a, b, m: 1, n: n, k: k, transA: false, transB: false).map { Float($0) }, "MatMul vector")
+        ConvOpsTests.expectClose(floats(v), Self.reference(a, b, m: 1, n: n, k: k, transA: false, transB: false).map { Float($0) },
+                                 "MatMul vector")
     }
 
     @Test func gemmSemantics() throws {

@@ -17,6 +17,10 @@ extern "C" {
 void mc_depthwise_plane_f32(const float *padded, long pw, const float *w, int kh, int kw, int sh, int sw,
                             int dh, int dw, float bias, float *y, int oh, int ow, int clamp, float lo, float hi);
 
+/// Copies `rows` rows of `count` floats (row strides `src_stride`, `dst_stride`): the input
+/// plane into a depthwise window, without a call per short row.
+void mc_copy_rows_f32(const float *src, long src_stride, float *dst, long dst_stride, int rows, int count);
+
 /// Floats of readable slack `mc_depthwise_plane_f32` needs after the window.
 static inline long mc_depthwise_slack(int kw, int dw) { return 64 + (long)kw * dw; }
 
