@@ -148,7 +148,9 @@ enum EpilogueFusion {
                     // A Conv the `fuse-activation` pass annotated already clamps its output.
                     if n.annotations["fused_activation"] != nil { hasActivation.insert(i) }
                 }
-            case "Add", "Sub", "Mul", "Div" where step.opset >= 7 && n.inputs.count == 2:
+            case "Add", "Sub", "Mul", "Div":
+                // (A `where` after the list would guard only its last pattern.)
+                guard step.opset >= 7, n.inputs.count == 2 else { continue }
                 if n.opType == "Add", let chain = hardSwishChain(at: i) {
                     extend(chain.conv, chain.steps, aliases: chain.aliases, output: chain.output)
                     continue

@@ -344,6 +344,19 @@ struct EpilogueFusionTests {
         #expect(try Self.output(Self.run(m, keep: true)).map(\.bitPattern) == want)
     }
 
+    @Test func aLegacyBroadcastAddStaysANode() throws {
+        // Before opset 7, Add broadcasts only with its `broadcast` attribute: not a step.
+        let m = Self.model(opset: 6) { g, c in
+            let k = g.addValue(named: "k"), y = g.addValue(named: "y")
+            g.setInitializer(Tensor.of([Float(0.5)], dims: [1]), of: k)
+            g.appendNode("Add", name: "add", inputs: [c, k], outputs: [y], attributes: [Attribute("broadcast", .int(1))])
+            g.setOutputs([y])
+        }
+        let plan = try Interpreter(model: m).plan
+        #expect(plan.steps.allSatisfy { $0.fusedNode == nil && $0.aliasInput == nil })
+        #expect(try Self.output(Self.run(m)) == Self.conv.map { $0 + 0.5 })
+    }
+
     @Test func aScalarThatBroadcastsUpARankStaysANode() throws {
         let m = Self.affineChainModel(rank5: true)
         let plan = try Interpreter(model: m).plan
