@@ -1,12 +1,8 @@
 // See include/depthwise.h. Written as plain loops over output columns so that the
 // compiler vectorizes them for each target in the clone list.
 #include "depthwise.h"
+#include "isa.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define MC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MC_CLONES
-#endif
 
 static inline float clampf(float v, float lo, float hi) {
     float y = v < lo ? lo : v;
@@ -63,8 +59,7 @@ static void plane_loops(const float *padded, long pw, const float *w, int kh, in
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#ifdef MC_AVX512
 
 enum { FLAT = 1024 };
 
@@ -153,21 +148,20 @@ __attribute__((target("avx512f"))) static void plane_3x3_stride2(const float *pa
         }
     }
 }
-#define MC_HAVE_FLAT 1
 #endif
 
 void mc_depthwise_plane_f32(const float *padded, long pw, const float *w, int kh, int kw, int sh, int sw, int dh,
                             int dw, float bias, float *y, int oh, int ow, int clamp, float lo, float hi) {
-#ifdef MC_HAVE_FLAT
+#ifdef MC_AVX512
     // The row loops' 3x3 form wins from 48 columns up (56: 0.93x the flat time, 112: 0.81x);
     // the flat form below (7x7: 0.39x the row loops' time, 14x14: 0.42x, 28x28: 0.62x) and
     // for other kernels (5x5: 0.31x, dilated 3x3: 0.11x).
-    if (sh == 2 && sw == 2 && kh == 3 && kw == 3 && dh == 1 && dw == 1 && __builtin_cpu_supports("avx512f")) {
+    if (sh == 2 && sw == 2 && kh == 3 && kw == 3 && dh == 1 && dw == 1 && mc_has_avx512f()) {
         plane_3x3_stride2(padded, pw, w, bias, y, oh, ow, clamp, lo, hi);
         return;
     }
     const int rows_win = kh == 3 && kw == 3 && dh == 1 && dw == 1 && ow >= 48;
-    if (sh == 1 && sw == 1 && pw <= FLAT && !rows_win && __builtin_cpu_supports("avx512f")) {
+    if (sh == 1 && sw == 1 && pw <= FLAT && !rows_win && mc_has_avx512f()) {
         plane_flat(padded, pw, w, kh, kw, dh, dw, bias, y, oh, ow, clamp, lo, hi);
         return;
     }
@@ -175,7 +169,7 @@ void mc_depthwise_plane_f32(const float *padded, long pw, const float *w, int kh
     plane_loops(padded, pw, w, kh, kw, sh, sw, dh, dw, bias, y, oh, ow, clamp, lo, hi);
 }
 
-#ifdef MC_HAVE_FLAT
+#ifdef MC_AVX512
 /// Rows of up to a few vectors by masked moves (the 7-, 14- and 28-float rows of small planes).
 __attribute__((target("avx512f"))) static void copy_rows_avx512(const float *src, long src_stride, float *dst,
                                                                 long dst_stride, int rows, int count) {
@@ -192,8 +186,8 @@ __attribute__((target("avx512f"))) static void copy_rows_avx512(const float *src
 
 void mc_copy_rows_f32(const float *src, long src_stride, float *dst, long dst_stride, int rows, int count) {
     if (rows <= 0 || count <= 0) return;
-#ifdef MC_HAVE_FLAT
-    if (__builtin_cpu_supports("avx512f")) {
+#ifdef MC_AVX512
+    if (mc_has_avx512f()) {
         copy_rows_avx512(src, src_stride, dst, dst_stride, rows, count);
         return;
     }

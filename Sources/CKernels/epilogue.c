@@ -1,11 +1,7 @@
 // See include/epilogue.h.
 #include "epilogue.h"
+#include "isa.h"
 
-#if defined(__x86_64__) && defined(__linux__)
-#define MC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MC_CLONES
-#endif
 
 MC_CLONES
 void mc_conv_epilogue_f32(float *y, int rows, int cols, long ld, const float *bias, const float *residual,
@@ -29,8 +25,7 @@ void mc_conv_epilogue_f32(float *y, int rows, int cols, long ld, const float *bi
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#ifdef MC_AVX512
 
 /// The program with 64 floats in four zmm registers through all the steps (one dispatch per
 /// step per 64 floats, no load or store between steps). AVX-512's max/min return the second
@@ -75,15 +70,14 @@ __attribute__((target("avx512f"))) static void program_avx512(float *y, int rows
         }
     }
 }
-#define MC_HAVE_PROGRAM_AVX512 1
 #endif
 
 MC_CLONES
 static void program_loops(float *y, int rows, int cols, long ld, const int *codes, const float *params, int count);
 
 void mc_epilogue_program_f32(float *y, int rows, int cols, long ld, const int *codes, const float *params, int count) {
-#ifdef MC_HAVE_PROGRAM_AVX512
-    if (__builtin_cpu_supports("avx512f")) {
+#ifdef MC_AVX512
+    if (mc_has_avx512f()) {
         program_avx512(y, rows, cols, ld, codes, params, count);
         return;
     }

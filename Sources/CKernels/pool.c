@@ -1,13 +1,9 @@
 // See include/pool.h.
 #include "pool.h"
+#include "isa.h"
 
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__linux__)
-#define MC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MC_CLONES
-#endif
 
 /// Taps [lo, hi) of a window starting at `start` that fall inside [0, size).
 static inline void taps(int start, int k, int d, int size, int *lo, int *hi) {
@@ -20,9 +16,7 @@ static inline void taps(int start, int k, int d, int size, int *lo, int *hi) {
     *hi = h;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define MC_HAVE_POOL_AVX512 1
+#ifdef MC_AVX512
 
 /// Interior columns q0 ..< q1 of one output row with stride 2: the even lanes of two loads
 /// are 16 window starts (compilers gather stride-2 loads lane by lane). `v > best ? v : best`
@@ -68,6 +62,9 @@ void mc_maxpool2d_plane_f32(const float *x, int ih, int iw, float *y, int oh, in
     int q1 = last < 0 ? 0 : last / sw + 1;
     if (q1 > ow) q1 = ow;
     if (q0 > q1) q0 = q1;
+#ifdef MC_AVX512
+    const int permute_stride2 = sw == 2 && mc_has_avx512f();
+#endif
     for (int r = 0; r < oh; r++) {
         float *restrict out = y + (long)r * ow;
         const int hs = r * sh - ph;
@@ -101,8 +98,8 @@ void mc_maxpool2d_plane_f32(const float *x, int ih, int iw, float *y, int oh, in
             out[q] = best;
         }
         if (q1 <= q0) continue;
-#ifdef MC_HAVE_POOL_AVX512
-        if (sw == 2 && __builtin_cpu_supports("avx512f")) {
+#ifdef MC_AVX512
+        if (permute_stride2) {
             interior_stride2(x, iw, hs, hlo, hhi, dh, kw, dw, pw, out, q0, q1);
             continue;
         }

@@ -12,14 +12,10 @@
 // (256-2048) measured flat.
 #include "sgemm.h"
 #include "epilogue.h"
+#include "isa.h"
 
 #include <stdint.h>
 #include <string.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define MC_HAVE_AVX512_KERNEL 1
-#endif
 
 enum { MR = 12, NR = 32, KC_MAX = 384, NC_MAX = 512 };
 
@@ -28,16 +24,9 @@ long mc_sgemm_workspace_floats(void) {
     return (long)KC_MAX * NC_MAX + NC_MAX + 16;
 }
 
-#ifdef MC_HAVE_AVX512_KERNEL
+#ifdef MC_AVX512
 
-int mc_sgemm_available(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
-}
+int mc_sgemm_available(void) { return mc_has_avx512f(); }
 
 /// One row of the implicit im2col matrix: tap (c, ky, kx) for output positions
 /// start ..< start + count, into `out`.
