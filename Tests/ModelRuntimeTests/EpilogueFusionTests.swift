@@ -140,14 +140,19 @@ struct EpilogueFusionTests {
 
     static let r: [Float] = [-3, 1, 0.5, 9, -2, 2, 4, -8]
 
-    @Test func residualAddAndReluAreComputedInTheConv() throws {
-        let m = Self.model { g, c in
+    /// c -> Add with a second graph input r (first operand when `residualFirst`) -> Relu.
+    static func residualReluModel(residualFirst: Bool) -> Model {
+        model { g, c in
             let r = g.addValue(named: "r"), s = g.addValue(named: "s"), y = g.addValue(named: "y")
             g.appendInput(r)
-            g.appendNode("Add", name: "add", inputs: [r, c], outputs: [s])
+            g.appendNode("Add", name: "add", inputs: residualFirst ? [r, c] : [c, r], outputs: [s])
             g.appendNode("Relu", name: "relu", inputs: [s], outputs: [y])
             g.setOutputs([y])
         }
+    }
+
+    @Test func residualAddAndReluAreComputedInTheConv() throws {
+        let m = Self.residualReluModel(residualFirst: true)
         let plan = try Interpreter(model: m).plan
         let conv = try #require(plan.steps[0].fusedNode)
         #expect(conv.annotations["fused_add"] == "1" && conv.annotations["fused_activation"] == "Relu")
@@ -163,13 +168,7 @@ struct EpilogueFusionTests {
     @Test func aBroadcastResidualFallsBackToTheAddAtRunTime() throws {
         // r is [1, 2, 1, 1] at run time (no declared shape): the Conv cannot add it, so the
         // Add and the Relu run as nodes.
-        let m = Self.model { g, c in
-            let r = g.addValue(named: "r"), s = g.addValue(named: "s"), y = g.addValue(named: "y")
-            g.appendInput(r)
-            g.appendNode("Add", name: "add", inputs: [c, r], outputs: [s])
-            g.appendNode("Relu", name: "relu", inputs: [s], outputs: [y])
-            g.setOutputs([y])
-        }
+        let m = Self.residualReluModel(residualFirst: false)
         #expect(try Interpreter(model: m).plan.steps[0].fusedNode?.annotations["fused_add"] == "1")
         let rc: [Float] = [-5, 2]
         let want = Self.conv.enumerated().map { max($0.element + rc[$0.offset / 4], 0) }
